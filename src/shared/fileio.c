@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dirfd-relative, no-follow file helpers and whole-buffer I/O loops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "randid.h"
+
+int open_dir(const char *path) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int open_parent_dir(const char *path, const char **ret_base) {
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = NULL;
+        int fd;
+
+        if (!slash) {
+                *ret_base = path;
+                return open_dir(".");
+        }
+        if (slash[1] == '\0')
+                return -EISDIR;
+        dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        fd = open_dir(dir);
+        if (fd >= 0)
+                *ret_base = slash + 1;
+        return fd;
+}
+
+int open_regular_at(int dirfd, const char *name, uid_t uid, struct stat *ret_st) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADFD : negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (uid != (uid_t) -1 && st.st_uid != uid)
+                return -EPERM;
+        if (ret_st)
+                *ret_st = st;
+        return TAKE_FD(fd);
+}
+
+ssize_t loop_read(int fd, void *buf, size_t len) {
+        size_t got = 0;
+
+        while (got < len) {
+                ssize_t n = read(fd, (char *) buf + got, len - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+        }
+        return (ssize_t) got;
+}
+
+int loop_write(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        ssize_t n;
+
+        fd = open_regular_at(dirfd, name, (uid_t) -1, &st);
+        if (fd < 0)
+                return fd;
+        if ((size_t) st.st_size > max)
+                return -EFBIG;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        /* The file may grow after fstat(): read at most max + 1 to notice. */
+        n = loop_read(fd, buf, max + 1);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n > max)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = (size_t) n;
+        return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+        char tmp[NAME_MAX + 1], id[TM_RANDOM_ID_LENGTH + 1];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = random_id(id);
+        if (r < 0)
+                return r;
+        if (snprintf(tmp, sizeof(tmp), ".#%.200s.%.8s", name, id) >= (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+                return negative_errno();
+        r = loop_write(fd, data, len);
+        if (r >= 0)
+                r = RET_NERRNO(fchmod(fd, mode)); /* the umask must not weaken or strengthen it */
+        if (r >= 0)
+                r = RET_NERRNO(fsync(fd));
+        if (r >= 0)
+                r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
+        if (r < 0) {
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return RET_NERRNO(fsync(dirfd));
+}
+
+int ensure_std_fds(void) {
+        for (int fd = 0; fd <= 2; fd++) {
+                int nfd;
+
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (nfd < 0)
+                        return negative_errno();
+                if (nfd != fd) {
+                        /* A lower fd was free too; it will be filled on a later round. */
+                        if (dup2(nfd, fd) < 0) {
+                                close(nfd);
+                                return negative_errno();
+                        }
+                        close(nfd);
+                }
+        }
+        return 0;
+}

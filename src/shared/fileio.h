@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Safe file access for the daemon and the probes (DESIGN.md decision 7):
+ * everything is opened relative to a directory fd, with O_NOFOLLOW and
+ * O_CLOEXEC, and checked with fstat() on the fd it will use, so that a
+ * symlink or a swapped file cannot redirect it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Open a directory (following symlinks in the path: it comes from the
+ * configuration). Returns the fd or -errno. */
+int open_dir(const char *path);
+
+/* Open the directory that contains path and point *ret_base at the last
+ * component inside path. Returns the directory fd or -errno. */
+int open_parent_dir(const char *path, const char **ret_base);
+
+/* Open name in dirfd read-only without following a symlink; fails with
+ * -EBADFD (after the caller's policy decides) unless it is a regular file.
+ * When uid is not (uid_t) -1 the file must also be owned by it (-EPERM).
+ * On success *ret_st (if not NULL) holds its fstat(). */
+int open_regular_at(int dirfd, const char *name, uid_t uid, struct stat *ret_st);
+
+/* Read a whole regular file of at most max bytes into a NUL-terminated
+ * buffer. -EFBIG if it is larger. */
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* Replace name in dirfd atomically: write a temporary file created with
+ * O_EXCL and the given mode, fsync it, rename it over name and fsync the
+ * directory. The temporary is removed on any failure. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/* write()/read() the whole buffer, retrying on EINTR and short counts. */
+int loop_write(int fd, const void *buf, size_t len);
+/* Returns the number of bytes read (less than len only at end of file). */
+ssize_t loop_read(int fd, void *buf, size_t len);
+
+/* Make fds 0, 1 and 2 valid by opening /dev/null on any that is closed, so
+ * that no socket or file the program opens later lands on them. */
+int ensure_std_fds(void);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Random 128-bit identifiers printed as 32 lowercase hex characters: the
+ * event id, the machine id and the journal's record id share this format
+ * (spec/upstream-client.md section 2.4).
+ */
+#pragma once
+
+#include "record.h"
+
+#define TM_RANDOM_ID_LENGTH 32
+
+/* Fill out with 32 hex characters and a NUL. Never blocks, even early at
+ * boot. Returns 0 or -errno. */
+int random_id(char out[TM_RANDOM_ID_LENGTH + 1]);
