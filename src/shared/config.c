@@ -259,8 +259,30 @@ static int parse_buffer(struct telem_config *c, const char *path, const char *da
         return 0;
 }
 
-int config_load_file(struct telem_config *c, const char *path, char *err, size_t errsize) {
+int config_parse_string(struct telem_config *c, const char *name, const char *data, char *err, size_t errsize) {
         _cleanup_(config_done) struct telem_config n = {};
+        int r;
+
+        r = config_init(&n);
+        if (r < 0) {
+                snprintf(err, errsize, "%s: out of memory", name);
+                return r;
+        }
+        r = parse_buffer(&n, name, data, err, errsize);
+        if (r < 0)
+                return r;
+        n.source = strdup(name);
+        if (!n.source) {
+                snprintf(err, errsize, "%s: out of memory", name);
+                return -ENOMEM;
+        }
+        config_done(c);
+        *c = n;
+        memset(&n, 0, sizeof(n));
+        return 0;
+}
+
+int config_load_file(struct telem_config *c, const char *path, char *err, size_t errsize) {
         _cleanup_free_ char *data = NULL;
         size_t len;
         int r;
@@ -275,23 +297,7 @@ int config_load_file(struct telem_config *c, const char *path, char *err, size_t
                 snprintf(err, errsize, "%s: not a text file (it contains a NUL byte)", path);
                 return -EINVAL;
         }
-        r = config_init(&n);
-        if (r < 0) {
-                snprintf(err, errsize, "%s: out of memory", path);
-                return r;
-        }
-        r = parse_buffer(&n, path, data, err, errsize);
-        if (r < 0)
-                return r;
-        n.source = strdup(path);
-        if (!n.source) {
-                snprintf(err, errsize, "%s: out of memory", path);
-                return -ENOMEM;
-        }
-        config_done(c);
-        *c = n;
-        memset(&n, 0, sizeof(n));
-        return 0;
+        return config_parse_string(c, path, data, err, errsize);
 }
 
 const char *const *config_default_candidates(void) {

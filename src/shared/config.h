@@ -67,6 +67,9 @@ void config_done(struct telem_config *c);
  */
 int config_load_file(struct telem_config *c, const char *path, char *err, size_t errsize);
 
+/* The same, over text already in memory; name is used in messages. */
+int config_parse_string(struct telem_config *c, const char *name, const char *data, char *err, size_t errsize);
+
 /*
  * The selection rule above. explicit_path may be NULL. candidates is a
  * NULL-terminated list tried in order when explicit_path is NULL; pass NULL
