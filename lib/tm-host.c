@@ -38,6 +38,19 @@ static char *read_first_line(const char *root, const char *path, char *buf, size
         return buf;
 }
 
+/* fgets() that keeps lines whole: a line longer than the buffer is cut and
+ * the rest of it skipped, so its tail is never read as a line of its own. */
+static char *read_line(FILE *f, char *buf, size_t size) {
+        int c;
+
+        if (!fgets(buf, (int) size, f))
+                return NULL;
+        if (!strchr(buf, '\n'))
+                while ((c = getc(f)) != EOF && c != '\n')
+                        ;
+        return buf;
+}
+
 static bool is_blank(const char *s) {
         return s[strspn(s, " \t")] == '\0';
 }
@@ -72,7 +85,7 @@ static bool os_release_value(FILE *f, const char *key, char *out, size_t size) {
         char line[512];
 
         rewind(f);
-        while (fgets(line, sizeof(line), f)) {
+        while (read_line(f, line, sizeof(line))) {
                 const char *v = startswith(line, key);
 
                 if (!v || *v != '=')
@@ -105,7 +118,7 @@ static void read_cpu_model(const char *root, char *out, size_t size) {
         strscpy(out, "blank", size);
         if (!f)
                 return;
-        while (fgets(line, sizeof(line), f)) {
+        while (read_line(f, line, sizeof(line))) {
                 const char *v = startswith(line, "model name");
 
                 if (!v)
