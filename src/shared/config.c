@@ -9,7 +9,10 @@
  * continuation lines (the original parser had none), and (c) an over-long line
  * is an error instead of being split in two. Values are unescaped as the
  * original did: "\s" is a space, any other backslash is dropped and the next
- * character kept.
+ * character kept. String values may not hold control characters (they could
+ * split the HTTP header built from tidheader, and they would not survive
+ * config_print()). When several things are wrong, the first one in the file
+ * is reported.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,7 @@ struct parse_ctx {
         const char *path;
         const char *next;    /* the rest of the file */
         unsigned line;       /* number of the line last handed to inih */
+        unsigned fail_line;  /* line of the first error we reported, 0 if none */
         char *err;
         size_t errsize;
         bool failed;
@@ -92,9 +96,13 @@ int config_init(struct telem_config *c) {
 }
 
 _printf_(2, 3) static int fail(struct parse_ctx *ctx, const char *fmt, ...) {
-        int n = snprintf(ctx->err, ctx->errsize, "%s:%u: ", ctx->path, ctx->line);
         va_list ap;
+        int n;
 
+        if (ctx->failed)
+                return 0; /* keep the first message */
+        n = snprintf(ctx->err, ctx->errsize, "%s:%u: ", ctx->path, ctx->line);
+        ctx->fail_line = ctx->line;
         if (n >= 0 && (size_t) n < ctx->errsize) {
                 va_start(ap, fmt);
                 vsnprintf(ctx->err + n, ctx->errsize - (size_t) n, fmt, ap);
@@ -123,6 +131,10 @@ static char *unescape(const char *value) {
 
 /* Checks for the string-like types; NULL when the value is fine, else why not. */
 static const char *check_string(enum config_type type, const char *v) {
+        for (const char *p = v; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return "control characters are not allowed";
+
         switch (type) {
         case CONFIG_PATH:
                 return v[0] == '/' ? NULL : "an absolute path is required";
@@ -226,7 +238,9 @@ static char *reader(char *str, int num, void *stream) {
         nl = strchr(p, '\n');
         ctx->next = nl ? nl + 1 : p + strlen(p);
         ctx->line++;
-        p += strspn(p, " \t");
+        /* All blanks inih's lskip() knows, so no line ever looks like a
+         * continuation of the previous value. */
+        p += strspn(p, " \t\v\f\r");
         len = (size_t) ((nl ? nl : ctx->next) - p);
         if (len + 2 > (size_t) num) {
                 fail(ctx, "line is longer than %d bytes", num - 2);
@@ -245,18 +259,18 @@ static int parse_buffer(struct telem_config *c, const char *path, const char *da
         int r;
 
         r = ini_parse_stream(reader, &ctx, handler, &ctx);
-        if (ctx.failed)
-                return -EINVAL;
         if (r == -2) {
                 snprintf(err, errsize, "%s: out of memory", path);
                 return -ENOMEM;
         }
-        if (r != 0) {
+        /* inih goes on after a syntax error and returns the line of the first
+         * one; if that comes before our first complaint, it is the one to show. */
+        if (r > 0 && (!ctx.failed || (unsigned) r < ctx.fail_line)) {
+                ctx.failed = false;
                 ctx.line = (unsigned) r;
                 fail(&ctx, "syntax error: expected \"[section]\", \"key = value\" or a # comment");
-                return -EINVAL;
         }
-        return 0;
+        return ctx.failed ? -EINVAL : 0;
 }
 
 int config_parse_string(struct telem_config *c, const char *name, const char *data, char *err, size_t errsize) {
@@ -287,14 +301,18 @@ int config_load_file(struct telem_config *c, const char *path, char *err, size_t
         size_t len;
         int r;
 
-        r = read_file_at(AT_FDCWD, path, CONFIG_FILE_MAX, &data, &len);
+        r = read_file_follow(path, CONFIG_FILE_MAX, &data, &len);
         if (r < 0) {
                 snprintf(err, errsize, "%s: cannot read configuration file: %s", path,
                          r == -EFBIG ? "larger than 1 MiB" : r == -EBADFD ? "not a regular file" : strerror(-r));
                 return r;
         }
         if (strlen(data) != len) {
-                snprintf(err, errsize, "%s: not a text file (it contains a NUL byte)", path);
+                unsigned line = 1;
+
+                for (const char *p = data; *p; p++)
+                        line += *p == '\n';
+                snprintf(err, errsize, "%s:%u: not a text file (it contains a NUL byte)", path, line);
                 return -EINVAL;
         }
         return config_parse_string(c, path, data, err, errsize);
@@ -330,14 +348,24 @@ int config_load(struct telem_config *c, const char *explicit_path, const char *c
         return 0;
 }
 
-/* A value as the parser reads it back: spaces as \s, backslashes doubled. */
+/*
+ * A value as the parser reads it back: backslashes doubled, and a space as
+ * \s only where inih would lose it (first, last, or before a ';' that would
+ * start a comment). No printed line is longer than the line it came from, so
+ * it stays within inih's line limit.
+ */
 static int print_escaped(FILE *f, const char *v) {
-        for (; *v; v++) {
-                if (*v == ' ' && fputs("\\s", f) < 0)
-                        return -EIO;
-                if (*v == '\\' && fputs("\\\\", f) < 0)
-                        return -EIO;
-                if (*v != ' ' && *v != '\\' && fputc(*v, f) == EOF)
+        for (const char *p = v; *p; p++) {
+                bool esc_space = *p == ' ' && (p == v || p[1] == '\0' || p[1] == ';');
+                int r;
+
+                if (esc_space)
+                        r = fputs("\\s", f);
+                else if (*p == '\\')
+                        r = fputs("\\\\", f);
+                else
+                        r = fputc(*p, f);
+                if (r == EOF)
                         return -EIO;
         }
         return 0;
@@ -365,7 +393,13 @@ static int print_item(const struct telem_config *c, const struct config_item *it
 }
 
 int config_print(const struct telem_config *c, FILE *f) {
-        if (fprintf(f, "# effective configuration, from %s\n[settings]\n", c->source ?: "the built-in defaults") < 0)
+        if (fputs("# effective configuration, from ", f) == EOF)
+                return -EIO;
+        /* The source is a file name: keep it on the comment line. */
+        for (const char *p = c->source ?: "the built-in defaults"; *p; p++)
+                if (fputc((unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p, f) == EOF)
+                        return -EIO;
+        if (fputs("\n[settings]\n", f) == EOF)
                 return -EIO;
         for (size_t i = 0; i < config_items_count; i++) {
                 int r = print_item(c, &config_items[i], f);

@@ -89,16 +89,12 @@ int loop_write(int fd, const void *buf, size_t len) {
         return 0;
 }
 
-int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
+/* Read the regular file open on fd (of stat st) into a NUL-terminated buffer. */
+static int read_regular_fd(int fd, const struct stat *st, size_t max, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
         ssize_t n;
 
-        fd = open_regular_at(dirfd, name, (uid_t) -1, &st);
-        if (fd < 0)
-                return fd;
-        if ((size_t) st.st_size > max)
+        if ((size_t) st->st_size > max)
                 return -EFBIG;
         buf = malloc(max + 1);
         if (!buf)
@@ -114,6 +110,30 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
         if (ret_len)
                 *ret_len = (size_t) n;
         return 0;
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = open_regular_at(dirfd, name, (uid_t) -1, &st);
+        if (fd < 0)
+                return fd;
+        return read_regular_fd(fd, &st, max, ret, ret_len);
+}
+
+int read_file_follow(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return read_regular_fd(fd, &st, max, ret, ret_len);
 }
 
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {

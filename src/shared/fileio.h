@@ -30,6 +30,10 @@ int open_regular_at(int dirfd, const char *name, uid_t uid, struct stat *ret_st)
  * buffer. -EFBIG if it is larger. */
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
 
+/* The same for a path whose symlinks, the last one included, are followed:
+ * for configuration files, which an administrator may link into place. */
+int read_file_follow(const char *path, size_t max, char **ret, size_t *ret_len);
+
 /* Replace name in dirfd atomically: write a temporary file created with
  * O_EXCL and the given mode, fsync it, rename it over name and fsync the
  * directory. The temporary is removed on any failure. */
