@@ -49,6 +49,7 @@ const struct config_item config_items[] = {
         STR(opt_in_file, CONFIG_PATH, TM_SYSCONFDIR "/telemetrics/opt-in"),
         STR(static_machine_id_file, CONFIG_PATH, TM_SYSCONFDIR "/telemetrics/opt-in-static-machine-id"),
         STR(machine_id_file, CONFIG_PATH, TM_LOCALSTATEDIR "/lib/telemetry/machine_id"),
+        STR(no_privacy_filters_file, CONFIG_PATH, TM_SYSCONFDIR "/telemetrics/opt-in-no-privacy-filters"),
 };
 
 const size_t config_items_count = ELEMENTSOF(config_items);

@@ -46,6 +46,7 @@ struct telem_config {
         char *opt_in_file;
         char *static_machine_id_file;
         char *machine_id_file;
+        char *no_privacy_filters_file; /* crashprobe: its existence turns the privacy filters off */
 
         char *source; /* the file these values came from, NULL for built-in defaults */
 };
