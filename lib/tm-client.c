@@ -18,6 +18,14 @@
 #include "tm-client.h"
 #include "wire.h"
 
+static int send_timeout_ms = CLIENT_SEND_TIMEOUT_MS;
+static int status_timeout_ms = CLIENT_STATUS_TIMEOUT_MS;
+
+void client_set_timeouts_ms(int send_ms, int status_ms) {
+        send_timeout_ms = send_ms > 0 ? send_ms : CLIENT_SEND_TIMEOUT_MS;
+        status_timeout_ms = status_ms > 0 ? status_ms : CLIENT_STATUS_TIMEOUT_MS;
+}
+
 static int64_t now_ms(void) {
         struct timespec ts;
 
@@ -27,7 +35,10 @@ static int64_t now_ms(void) {
 
 static int connect_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct timeval tv = { .tv_sec = CLIENT_SEND_TIMEOUT_MS / 1000 };
+        struct timeval tv = {
+                .tv_sec = send_timeout_ms / 1000,
+                .tv_usec = (send_timeout_ms % 1000) * 1000,
+        };
         _cleanup_close_ int fd = -1;
 
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -107,7 +118,7 @@ static int read_byte(int fd, int64_t deadline, uint8_t *ret) {
 }
 
 static int read_status(int fd) {
-        int64_t deadline = now_ms() + CLIENT_STATUS_TIMEOUT_MS;
+        int64_t deadline = now_ms() + status_timeout_ms;
         uint8_t b;
         int r;
 
@@ -124,15 +135,19 @@ static int read_status(int fd) {
         return tm_status_to_errno(b);
 }
 
+int client_send_on_socket(int fd, const struct telem_record *rec) {
+        int r = send_frame(fd, rec);
+
+        if (r < 0)
+                return r;
+        return read_status(fd);
+}
+
 int client_send_record(const char *socket_path, const struct telem_record *rec) {
         _cleanup_close_ int fd = -1;
-        int r;
 
         fd = connect_socket(socket_path);
         if (fd < 0)
                 return fd;
-        r = send_frame(fd, rec);
-        if (r < 0)
-                return r;
-        return read_status(fd);
+        return client_send_on_socket(fd, rec);
 }

@@ -15,3 +15,10 @@
  * is queued (or the peer is an original daemon that never answers), else a
  * negative errno as documented for tm_send_record(). */
 int client_send_record(const char *socket_path, const struct telem_record *rec);
+
+/* The same over a stream socket that is already connected (fd stays open). */
+int client_send_on_socket(int fd, const struct telem_record *rec);
+
+/* For tests only (not exported from the shared library): replace the two
+ * deadlines above; a value <= 0 restores the default. */
+void client_set_timeouts_ms(int send_ms, int status_ms);
