@@ -107,8 +107,12 @@ class Process:
         if self.alive():
             os.kill(self.proc.pid, sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        """Send sig and wait; escalate to SIGKILL after timeout. Returns the exit status."""
+    def stop(self, sig=None, timeout=15):
+        """Send sig (default SIGTERM) and wait; escalate to SIGKILL after timeout. Returns the exit status."""
+        # The default cannot be written as signal.SIGTERM: in this class body
+        # "signal" is the method above, not the module.
+        if sig is None:
+            sig = signal.SIGTERM
         if self.alive():
             os.kill(self.proc.pid, sig)
             try:
