@@ -42,6 +42,7 @@ struct parse_ctx {
         char *err;
         size_t errsize;
         bool failed;
+        bool oom;            /* the failure was an allocation, not the file's fault */
 };
 
 static void *field(struct telem_config *c, const struct config_item *item) {
@@ -219,8 +220,11 @@ static int handler(void *user, const char *section, const char *name, const char
         if (!item)
                 return fail(ctx, "unknown key '%s' in [settings]", name);
         v = unescape(value);
-        if (!v)
+        if (!v) {
+                ctx->oom = true;
+                ctx->failed = false; /* this message wins */
                 return fail(ctx, "key '%s': out of memory", name);
+        }
         r = apply_value(ctx, item, v);
         if (r != 2)
                 free(v);
@@ -263,6 +267,8 @@ static int parse_buffer(struct telem_config *c, const char *path, const char *da
                 snprintf(err, errsize, "%s: out of memory", path);
                 return -ENOMEM;
         }
+        if (ctx.oom)
+                return -ENOMEM; /* not the file's fault: say so, whatever else is wrong */
         /* inih goes on after a syntax error and returns the line of the first
          * one; if that comes before our first complaint, it is the one to show. */
         if (r > 0 && (!ctx.failed || (unsigned) r < ctx.fail_line)) {
