@@ -50,6 +50,10 @@ const struct config_item config_items[] = {
         STR(static_machine_id_file, CONFIG_PATH, TM_SYSCONFDIR "/telemetrics/opt-in-static-machine-id"),
         STR(machine_id_file, CONFIG_PATH, TM_LOCALSTATEDIR "/lib/telemetry/machine_id"),
         STR(no_privacy_filters_file, CONFIG_PATH, TM_SYSCONFDIR "/telemetrics/opt-in-no-privacy-filters"),
+        STR(journal_dir, CONFIG_PATH, TM_LOCALSTATEDIR "/log/telemetry"),
+        INT(spool_sync_interval, 100, 0, 10000, RANGE_REJECT, "milliseconds"),
+        INT(max_parallel_transfers, 4, 1, 64, RANGE_REJECT, "transfers"),
+        INT(daemon_idle_timeout, 300, 1, 86400, RANGE_REJECT, "seconds"),
 };
 
 const size_t config_items_count = ELEMENTSOF(config_items);

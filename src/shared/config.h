@@ -47,6 +47,12 @@ struct telem_config {
         char *static_machine_id_file;
         char *machine_id_file;
         char *no_privacy_filters_file; /* crashprobe: its existence turns the privacy filters off */
+        char *journal_dir; /* the record journal and the rejected-record copies */
+
+        /* telemd tuning */
+        int64_t spool_sync_interval;    /* ms between group fdatasyncs; 0 = sync before every ack */
+        int64_t max_parallel_transfers; /* concurrent HTTP posts */
+        int64_t daemon_idle_timeout;    /* s without work before a recycling exit */
 
         char *source; /* the file these values came from, NULL for built-in defaults */
 };

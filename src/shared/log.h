@@ -30,3 +30,5 @@ _printf_(3, 4) int log_internal(int level, int error, const char *fmt, ...);
 #define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)
 #define log_info_errno(e, ...) log_internal(LOG_INFO, (e), __VA_ARGS__)
 #define log_debug_errno(e, ...) log_internal(LOG_DEBUG, (e), __VA_ARGS__)
+
+#define log_oom() log_internal(LOG_ERR, -ENOMEM, "Out of memory.")

@@ -23,7 +23,7 @@ SOURCE = Path(os.environ.get("TELEM_SOURCE_ROOT", Path(__file__).resolve().paren
 def binary(name):
     """Path of a program built in this tree, by its name."""
     for rel in ("src/probes", "src/telemd", "src/telemctl", "src/collector", "src/probes/crashprobe",
-                "tests/unit", "tests/integration", "bench"):
+                "tests/unit", "tests/integration", "tests/telemd", "bench"):
         p = BUILD / rel / name
         if p.exists():
             return str(p)

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Delivery scheduling. A deferred "dispatch" pass fills free transfer slots
+ * from the head of the spool, oldest first. On the way it expires records
+ * older than record_expiry and asks the rate limiter; with strategy "drop"
+ * a refused record is dropped, with "spool" the queue waits for the next
+ * minute. After a failure that can be retried, nothing new starts until the
+ * backoff delay is over; then one probe transfer goes first, and once it
+ * succeeds every slot is used again, so a backlog drains at full speed as
+ * soon as the server answers. A permanent 4xx drops only that record.
+ *
+ * Nothing here runs on a timer while there is nothing to do: the retry timer
+ * is armed only for a backoff, a rate-limit hold, the next expiry of a
+ * waiting record, or an opt-in recheck while records wait.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "macro.h"
+#include "randid.h"
+#include "strutil.h"
+#include "telemd-backoff.h"
+#include "telemd-curl.h"
+#include "telemd-deliver.h"
+#include "telemd-manager.h"
+#include "telemd-ratelimit.h"
+#include "telemd-rejected.h"
+#include "telemd-spool.h"
+#include "telemd-transfer.h"
+
+#define USEC_PER_SEC 1000000ULL
+
+struct delivery {
+        struct manager *m;
+        struct curl_glue *glue;
+        struct transfer *slots[64];
+        unsigned n_slots, n_busy;
+        struct backoff backoff;
+        struct ratelimit ratelimit;
+        uint64_t not_before;  /* CLOCK_MONOTONIC usec: backing off until then */
+        bool probing;         /* after a backoff: one transfer at a time until one succeeds */
+        bool held_rate_limit; /* waiting for the rate-limit window */
+        bool held_opt_in;     /* waiting for the opt-in file */
+        sd_event_source *dispatch; /* deferred dispatch pass */
+        sd_event_source *timer;    /* the one retry timer */
+        uint64_t last_success;     /* CLOCK_REALTIME seconds */
+        uint64_t backoff_until_rt; /* CLOCK_REALTIME seconds, for status */
+        char last_error[256];
+};
+
+static uint64_t now_usec(struct delivery *d, clockid_t clock) {
+        uint64_t t = 0;
+        (void) sd_event_now(d->m->event, clock, &t);
+        return t;
+}
+
+static uint64_t random_u64(void) {
+        char id[TM_RANDOM_ID_LENGTH + 1];
+        uint64_t v = 0;
+
+        if (random_id(id) == 0)
+                v = strtoull(id + 16, NULL, 16);
+        return v;
+}
+
+/* When the record at the head of the queue expires, on CLOCK_MONOTONIC. */
+static uint64_t head_expiry(struct delivery *d) {
+        const struct spool_entry *e = spool_first(d->m->spool);
+        uint64_t now_rt = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC, due;
+
+        if (!e)
+                return UINT64_MAX;
+        due = e->spooled_at + (uint64_t) d->m->config.record_expiry * 60 + 1;
+        return now_usec(d, CLOCK_MONOTONIC) + (due > now_rt ? due - now_rt : 0) * USEC_PER_SEC;
+}
+
+/* Wake up at when, or earlier if the oldest waiting record expires first. */
+static void arm_timer(struct delivery *d, uint64_t when) {
+        (void) sd_event_source_set_time(d->timer, MIN(when, head_expiry(d)));
+        (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+}
+
+void delivery_kick(struct delivery *d) {
+        if (d && d->dispatch)
+                (void) sd_event_source_set_enabled(d->dispatch, SD_EVENT_ONESHOT);
+}
+
+/* ---- gates: opt-in, expiry, rate limit ----------------------------------- */
+
+static bool delivery_allowed(struct delivery *d) {
+        const struct telem_config *c = &d->m->config;
+        struct stat st;
+
+        if (!c->record_server_delivery_enabled)
+                return false;
+        d->held_opt_in = stat(c->opt_in_file, &st) < 0;
+        if (d->held_opt_in)
+                arm_timer(d, now_usec(d, CLOCK_MONOTONIC) + DELIVERY_OPT_IN_RECHECK_USEC);
+        return !d->held_opt_in;
+}
+
+static bool expired(struct delivery *d, const struct spool_entry *e, uint64_t now_rt) {
+        uint64_t limit = (uint64_t) d->m->config.record_expiry * 60;
+        return now_rt > e->spooled_at && now_rt - e->spooled_at > limit;
+}
+
+/* Finish expired records at the head of the queue; arm the timer for the
+ * next expiry if records are waiting. */
+static void expire_head(struct delivery *d) {
+        struct manager *m = d->m;
+        uint64_t now_rt = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
+        struct spool_entry *e;
+
+        while ((e = spool_first(m->spool)) && expired(d, e, now_rt)) {
+                log_notice("Record %llu expired after %lld minutes in the spool without delivery",
+                           (unsigned long long) e->id, (long long) m->config.record_expiry);
+                m->counters.expired++;
+                spool_finish(m->spool, e, SPOOL_EXPIRED);
+        }
+}
+
+/* The start of the next minute, on CLOCK_MONOTONIC. */
+static uint64_t next_minute(struct delivery *d) {
+        uint64_t rt = now_usec(d, CLOCK_REALTIME);
+        return now_usec(d, CLOCK_MONOTONIC) + (60 * USEC_PER_SEC - rt % (60 * USEC_PER_SEC));
+}
+
+static uint64_t record_bytes(const struct spool_entry *e) {
+        /* What the original counted: the frame minus its first size word. */
+        return 4 + (uint64_t) e->data_len + 1;
+}
+
+/* Returns true if e may go now; false if it was dropped or the queue must
+ * wait (the timer is then armed for the next minute). */
+static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t minute, bool *ret_hold) {
+        struct manager *m = d->m;
+
+        *ret_hold = false;
+        if (ratelimit_allows(&d->ratelimit, minute, record_bytes(e)))
+                return true;
+        if (m->config.rate_limit_strategy == RATE_LIMIT_DROP) {
+                m->counters.rate_dropped++;
+                log_info("Rate limit reached; dropped record %llu (strategy drop)", (unsigned long long) e->id);
+                spool_finish(m->spool, e, SPOOL_DROPPED);
+                return false;
+        }
+        if (!d->held_rate_limit) {
+                m->counters.rate_held++;
+                log_info("Rate limit reached; holding %u records until the window allows more",
+                         m->spool->n_queued);
+        }
+        d->held_rate_limit = true;
+        *ret_hold = true;
+        arm_timer(d, next_minute(d));
+        return false;
+}
+
+/* ---- starting transfers -------------------------------------------------- */
+
+static struct transfer *free_slot(struct delivery *d) {
+        unsigned want = (unsigned) d->m->config.max_parallel_transfers;
+
+        for (unsigned i = 0; i < d->n_slots && i < want; i++)
+                if (!d->slots[i]->entry)
+                        return d->slots[i];
+        if (d->n_slots >= want || d->n_slots >= ELEMENTSOF(d->slots))
+                return NULL;
+        d->slots[d->n_slots] = malloc(sizeof(struct transfer));
+        if (!d->slots[d->n_slots])
+                return NULL;
+        if (transfer_init(d->slots[d->n_slots]) < 0) {
+                free(d->slots[d->n_slots]);
+                d->slots[d->n_slots] = NULL;
+                return NULL;
+        }
+        return d->slots[d->n_slots++];
+}
+
+static int start(struct delivery *d, struct transfer *t, struct spool_entry *e, int64_t minute) {
+        struct manager *m = d->m;
+        int r;
+
+        spool_take(m->spool, e);
+        r = transfer_prepare(t, m->spool, e, &m->config);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read record %llu back from the spool: %m; dropping it",
+                                (unsigned long long) e->id);
+                t->entry = NULL;
+                m->counters.internal_errors++;
+                spool_finish(m->spool, e, SPOOL_REJECTED);
+                return 0;
+        }
+        r = curl_glue_add(d->glue, t->easy);
+        if (r < 0) {
+                t->entry = NULL;
+                spool_untake(m->spool, e);
+                return r;
+        }
+        t->probe = d->probing;
+        t->charged = d->ratelimit.enabled;
+        t->charged_minute = minute;
+        t->charged_bytes = record_bytes(e);
+        ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
+        d->n_busy++;
+        return 0;
+}
+
+static int on_dispatch(sd_event_source *s, void *userdata) {
+        struct delivery *d = userdata;
+        struct manager *m = d->m;
+        int64_t minute = (int64_t) (now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC / 60);
+        struct spool_entry *e;
+        struct transfer *t;
+        bool hold;
+
+        if (m->stopping)
+                return 0;
+        expire_head(d);
+        d->held_rate_limit = false;
+        if (!spool_first(m->spool) || !delivery_allowed(d))
+                goto out;
+        if (now_usec(d, CLOCK_MONOTONIC) < d->not_before) {
+                arm_timer(d, d->not_before);
+                goto out;
+        }
+        while ((!d->probing || d->n_busy == 0) && (e = spool_first(m->spool))) {
+                if (!rate_limit_pass(d, e, minute, &hold)) {
+                        if (hold)
+                                break;
+                        continue;
+                }
+                t = free_slot(d);
+                if (!t || start(d, t, e, minute) < 0)
+                        break;
+        }
+out:
+        manager_state_changed(m);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        delivery_kick(userdata);
+        return 0;
+}
+
+/* ---- finished transfers -------------------------------------------------- */
+
+static void on_failure(struct delivery *d, struct transfer *t, CURLcode result, long status, uint64_t retry_after) {
+        uint64_t delay;
+
+        d->m->counters.retries++;
+        transfer_describe(t, result, status, d->last_error, sizeof(d->last_error));
+        /* Transfers that were already under way when the first one failed do
+         * not push the backoff further; the probe's failure does. */
+        if (!t->probe && d->probing)
+                return;
+        delay = backoff_next(&d->backoff, MIN(retry_after, (uint64_t) DELIVERY_RETRY_AFTER_MAX_SEC) * USEC_PER_SEC,
+                             random_u64());
+        d->not_before = now_usec(d, CLOCK_MONOTONIC) + delay;
+        d->backoff_until_rt = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC + delay / USEC_PER_SEC;
+        d->probing = true;
+        log_warning("Delivery to %s failed (%s); %u records queued, retrying in %.1fs", d->m->config.server,
+                    d->last_error, d->m->spool->n_queued + d->m->spool->n_in_flight, (double) delay / 1e6);
+}
+
+static void on_success(struct delivery *d) {
+        if (d->probing)
+                log_info("Delivery to %s works again", d->m->config.server);
+        d->probing = false;
+        d->not_before = 0;
+        d->backoff_until_rt = 0;
+        backoff_reset(&d->backoff);
+}
+
+static void on_done(CURL *easy, CURLcode result, void *userdata) {
+        struct delivery *d = userdata;
+        struct manager *m = d->m;
+        struct transfer *t = NULL;
+        struct spool_entry *e;
+        uint64_t retry_after;
+        long status;
+
+        (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+        e = t->entry;
+        d->n_busy--;
+        switch (transfer_outcome(t, result, &status, &retry_after)) {
+        case OUTCOME_DELIVERED:
+                m->counters.delivered++;
+                d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
+                on_success(d);
+                spool_finish(m->spool, e, SPOOL_DELIVERED);
+                break;
+        case OUTCOME_REJECTED:
+                m->counters.rejected++;
+                transfer_describe(t, result, status, d->last_error, sizeof(d->last_error));
+                log_warning("Server rejected record %llu for good (%s); dropping it", (unsigned long long) e->id,
+                            d->last_error);
+                if (t->charged)
+                        ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
+                rejected_save(&m->config, m->spool, e, status, d->last_error);
+                on_success(d); /* the server is up and answering */
+                spool_finish(m->spool, e, SPOOL_REJECTED);
+                break;
+        case OUTCOME_RETRY:
+                if (t->charged)
+                        ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
+                on_failure(d, t, result, status, retry_after);
+                spool_untake(m->spool, e);
+                break;
+        }
+        t->entry = NULL;
+        delivery_kick(d);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+void delivery_reconfigure(struct delivery *d) {
+        const struct telem_config *c = &d->m->config;
+
+        ratelimit_init(&d->ratelimit, c->rate_limit_enabled, c->record_burst_limit,
+                       (unsigned) c->record_window_length, c->byte_burst_limit, (unsigned) c->byte_window_length);
+        d->backoff.ceiling_usec = (uint64_t) c->spool_process_time * USEC_PER_SEC;
+        (void) curl_multi_setopt(curl_glue_multi(d->glue), CURLMOPT_MAX_HOST_CONNECTIONS,
+                                 (long) c->max_parallel_transfers);
+        delivery_kick(d);
+}
+
+int delivery_new(struct manager *m, struct delivery **ret) {
+        struct delivery *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->m = m;
+        backoff_init(&d->backoff, (uint64_t) m->config.spool_process_time * USEC_PER_SEC);
+        r = curl_glue_new(m->event, on_done, d, &d->glue);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &d->dispatch, on_dispatch, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->dispatch, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &d->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+        if (r < 0) {
+                delivery_free(d);
+                return r;
+        }
+        delivery_reconfigure(d);
+        *ret = d;
+        return 0;
+}
+
+void delivery_abort(struct delivery *d) {
+        if (!d)
+                return;
+        for (unsigned i = 0; i < d->n_slots; i++) {
+                struct transfer *t = d->slots[i];
+
+                if (!t->entry)
+                        continue;
+                curl_glue_remove(d->glue, t->easy);
+                spool_untake(d->m->spool, t->entry);
+                t->entry = NULL;
+                d->n_busy--;
+        }
+}
+
+struct delivery *delivery_free(struct delivery *d) {
+        if (!d)
+                return NULL;
+        delivery_abort(d);
+        for (unsigned i = 0; i < d->n_slots; i++) {
+                transfer_done(d->slots[i]);
+                free(d->slots[i]);
+        }
+        curl_glue_free(d->glue);
+        sd_event_source_disable_unref(d->dispatch);
+        sd_event_source_disable_unref(d->timer);
+        free(d);
+        return NULL;
+}
+
+void delivery_get_status(const struct delivery *d, struct delivery_status *ret) {
+        *ret = (struct delivery_status) {
+                .in_flight = d->n_busy,
+                .backoff_until_realtime = d->probing ? d->backoff_until_rt : 0,
+                .last_success_realtime = d->last_success,
+                .held_by_rate_limit = d->held_rate_limit,
+                .held_by_opt_in = d->held_opt_in,
+        };
+        strscpy(ret->last_error, d->last_error, sizeof(ret->last_error));
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The spool: telemd's write-ahead queue of records (DESIGN.md decision 3).
+ * Every accepted record is appended here before it is acknowledged, and
+ * delivery works from here. The on-disk format is described at the top of
+ * telemd-spool.c.
+ *
+ * In memory the spool keeps one small entry per unfinished record, in
+ * arrival order; the record bytes stay on disk (in the page cache) and are
+ * read back with pread() when a transfer starts.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "record.h"
+
+/* Largest record (header block + payload) the spool holds. The header block
+ * may grow a little when telemd writes it canonically. */
+#define SPOOL_DATA_MAX (TM_HEADER_BLOCK_MAX + 64 + TM_MAX_PAYLOAD_LENGTH)
+
+enum spool_state {
+        SPOOL_QUEUED = 'Q',    /* waiting for delivery */
+        SPOOL_DELIVERED = 'D', /* the server answered 200 or 201 */
+        SPOOL_REJECTED = 'R',  /* the server refused it for good (4xx) */
+        SPOOL_EXPIRED = 'X',   /* older than record_expiry */
+        SPOOL_DROPPED = 'L',   /* refused by the rate limiter with strategy "drop" */
+        SPOOL_PURGED = 'P',    /* removed by opt-out or with delivery disabled */
+};
+
+struct segment;
+
+struct spool_entry {
+        struct segment *seg;
+        uint64_t id;          /* increasing arrival number, for order and logs */
+        uint32_t offset;      /* of the record header in its segment */
+        uint32_t data_len;    /* header block + payload */
+        uint32_t header_size; /* header block */
+        uint32_t uid;         /* sender, from SO_PEERCRED */
+        uint64_t spooled_at;  /* CLOCK_REALTIME seconds */
+        bool in_flight;
+        TAILQ_ENTRY(spool_entry) link;     /* in spool->queue while queued */
+        TAILQ_ENTRY(spool_entry) all_link; /* in spool->all until finished */
+};
+
+TAILQ_HEAD(spool_entry_list, spool_entry);
+TAILQ_HEAD(segment_list, segment);
+
+struct spool_recovery {
+        uint64_t records;         /* queued records found */
+        uint64_t finished;        /* records already finished, skipped */
+        uint64_t corrupt_tails;   /* torn or corrupt stretches skipped */
+        uint64_t corrupt_bytes;   /* bytes in them */
+        uint64_t removed;         /* foreign, non-regular or unreadable files removed */
+        uint64_t legacy_imported; /* records imported from the original daemon's spool files */
+        uint64_t legacy_invalid;  /* such files that did not parse, removed */
+};
+
+struct spool {
+        int dirfd;
+        uid_t owner;
+        uint64_t max_bytes;      /* disk quota; UINT64_MAX = unlimited */
+        uint64_t segment_target; /* start a new segment past this size */
+        uint64_t disk_bytes;     /* allocated by all segments */
+        uint64_t next_seq;       /* next segment number */
+        uint64_t next_id;        /* next entry id */
+        struct segment *active;  /* appended to; NULL until the first append */
+        struct segment_list segments;
+        struct spool_entry_list queue; /* queued and not in flight, oldest first */
+        struct spool_entry_list all;   /* every unfinished entry, oldest first */
+        unsigned n_queued;             /* in the queue */
+        unsigned n_in_flight;
+        bool dir_dirty; /* a segment was created or removed since the last sync */
+        struct spool_recovery recovery;
+};
+
+/* Open (creating the directory if needed, mode 0750) and recover the spool at
+ * path. Files not owned by owner, or not regular, are removed unread. */
+int spool_open(const char *path, uid_t owner, uint64_t max_bytes, struct spool **ret);
+struct spool *spool_close(struct spool *s);
+
+/* Change the quota (KiB from the configuration, -1 = unlimited). */
+void spool_set_quota(struct spool *s, int64_t max_kib);
+
+/* Append a record. Returns 0 and the new queued entry, -EDQUOT if the quota
+ * would be exceeded, -E2BIG if it is too large, or -errno from the file
+ * system, -ENOSPC included (then nothing was added). */
+int spool_append(struct spool *s, const char *headers, size_t header_size, const char *payload,
+                 size_t payload_size, uint32_t uid, uint64_t now, struct spool_entry **ret);
+
+/* Read an entry's bytes (header block then payload) into buf, which must
+ * hold e->data_len bytes. */
+int spool_read(struct spool *s, const struct spool_entry *e, char *buf);
+
+/* Oldest queued entry not in flight, or NULL. */
+static inline struct spool_entry *spool_first(struct spool *s) {
+        return TAILQ_FIRST(&s->queue);
+}
+
+/* Move an entry from the queue to in flight, and back (keeping arrival order). */
+void spool_take(struct spool *s, struct spool_entry *e);
+void spool_untake(struct spool *s, struct spool_entry *e);
+
+/* The record is done: write its final state and forget the entry; a segment
+ * whose records are all done is removed. */
+void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state);
+
+/* Fill fds (up to max) with duplicates of the segments written since the last
+ * call, and of the directory if entries were added or removed, for the sync
+ * thread to fdatasync and close. Returns the count, or -errno. */
+int spool_collect_dirty(struct spool *s, int *fds, unsigned max);
+
+/* Remove a directory entry that is not a usable spool file, unread. */
+void spool_remove_file(struct spool *s, const char *name);
+
+/* Bytes the spool occupies on disk. */
+static inline uint64_t spool_disk_bytes(const struct spool *s) {
+        return s->disk_bytes;
+}
+
+/* Oldest unfinished entry's spooled_at (queued or in flight), or 0. */
+uint64_t spool_oldest(const struct spool *s);

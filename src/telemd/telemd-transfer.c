@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Building a request and reading its answer. The record bytes are read from
+ * the spool into the slot's buffer; each header line's newline becomes a NUL
+ * and a curl_slist node in the slot points at it, so no allocation is made
+ * per record. A line whose value is empty is sent as "name;", curl's way of
+ * sending an empty header (with "name:" curl would drop it, as the original
+ * did). "Expect:" turns off curl's 100-continue wait. No User-Agent is sent,
+ * as before; redirects are not followed; only http and https are allowed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "strutil.h"
+#include "telemd-deliver.h"
+#include "telemd-transfer.h"
+
+static size_t on_response(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct transfer *t = userdata;
+        size_t n = size * nmemb, room = sizeof(t->response) - 1 - t->response_len;
+
+        memcpy(t->response + t->response_len, ptr, MIN(n, room));
+        t->response_len += MIN(n, room);
+        t->response[t->response_len] = '\0';
+        return n; /* the rest is read and discarded */
+}
+
+int transfer_init(struct transfer *t) {
+        CURL *e;
+
+        memset(t, 0, offsetof(struct transfer, data));
+        e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        if (curl_easy_setopt(e, CURLOPT_PRIVATE, t) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) DELIVERY_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) DELIVERY_TIMEOUT_MS) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, t) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->nodes) != CURLE_OK) {
+                curl_easy_cleanup(e);
+                return -EIO;
+        }
+        t->easy = e;
+        return 0;
+}
+
+void transfer_done(struct transfer *t) {
+        if (t->easy)
+                curl_easy_cleanup(t->easy);
+        t->easy = NULL;
+}
+
+/* Turn the header block in t->data into NUL-terminated lines and link the
+ * slist nodes to them, followed by the tidheader, the content type and
+ * "Expect:". Returns the number of nodes. */
+static unsigned link_headers(struct transfer *t, size_t header_size) {
+        static char content_type[] = "Content-Type: application/text", no_expect[] = "Expect:";
+        char *p = t->data, *end = t->data + header_size;
+        unsigned n = 0;
+
+        while (p < end && n < TM_NUM_HEADERS) {
+                char *nl = memchr(p, '\n', (size_t) (end - p));
+                char *colon;
+
+                if (!nl)
+                        break;
+                *nl = '\0';
+                colon = strchr(p, ':');
+                if (colon && colon[1 + strspn(colon + 1, " ")] == '\0') {
+                        colon[0] = ';'; /* empty value: "name;" */
+                        colon[1] = '\0';
+                }
+                t->nodes[n++].data = p;
+                p = nl + 1;
+        }
+        t->nodes[n++].data = t->tid;
+        t->nodes[n++].data = content_type;
+        t->nodes[n++].data = no_expect;
+        for (unsigned i = 0; i + 1 < n; i++)
+                t->nodes[i].next = &t->nodes[i + 1];
+        t->nodes[n - 1].next = NULL;
+        return n;
+}
+
+static bool cainfo_usable(const char *path) {
+        return !isempty(path) && access(path, F_OK) == 0;
+}
+
+int transfer_prepare(struct transfer *t, struct spool *s, struct spool_entry *e, const struct telem_config *c) {
+        int r;
+
+        r = spool_read(s, e, t->data);
+        if (r < 0)
+                return r;
+        t->data[e->data_len] = '\0';
+        t->entry = e;
+        t->response_len = 0;
+        t->response[0] = t->errbuf[0] = '\0';
+        strscpy(t->tid, c->tidheader, sizeof(t->tid));
+        link_headers(t, e->header_size);
+
+        if (curl_easy_setopt(t->easy, CURLOPT_URL, c->server) != CURLE_OK ||
+            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long) (e->data_len - e->header_size)) != CURLE_OK ||
+            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->data + e->header_size) != CURLE_OK ||
+            curl_easy_setopt(t->easy, CURLOPT_CAINFO, cainfo_usable(c->cainfo) ? c->cainfo : NULL) != CURLE_OK)
+                return -EIO;
+        return 0;
+}
+
+enum transfer_outcome transfer_outcome(struct transfer *t, CURLcode result, long *ret_status,
+                                       uint64_t *ret_retry_after) {
+        curl_off_t retry_after = 0;
+        long status = 0;
+
+        if (result == CURLE_OK)
+                (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (result == CURLE_OK && curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
+                retry_after = 0;
+        *ret_status = status;
+        *ret_retry_after = retry_after > 0 ? (uint64_t) retry_after : 0;
+        if (result != CURLE_OK)
+                return OUTCOME_RETRY;
+        if (status == 200 || status == 201)
+                return OUTCOME_DELIVERED;
+        if (status >= 400 && status < 500 && status != 408 && status != 429)
+                return OUTCOME_REJECTED;
+        return OUTCOME_RETRY;
+}
+
+void transfer_describe(const struct transfer *t, CURLcode result, long status, char *buf, size_t size) {
+        char body[160];
+
+        if (result != CURLE_OK) {
+                snprintf(buf, size, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+                return;
+        }
+        strscpy(body, t->response, sizeof(body));
+        sanitize_header_value(strip_trailing_space(body));
+        snprintf(buf, size, "HTTP %ld%s%s", status, body[0] ? ": " : "", body);
+}

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The spool: records read back byte for byte, finished records and segments
+ * go away, recovery after a restart, torn and corrupt data, files that are
+ * not ours, the original daemon's spool files, and the quota.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "telemd-spool-legacy.h"
+#include "telemd-spool.h"
+
+#define HDR "record_format_version: 4\nclassification: a/b/c\nseverity: 1\nmachine_id: 0123\n" \
+            "creation_timestamp: 1\narch: x86_64\nhost_type: h\nbuild: 1\nkernel_version: 6.1.0\n" \
+            "payload_format_version: 1\nsystem_name: s\nboard_name: b\ncpu_model: c\nbios_version: v\n" \
+            "event_id: 0123456789abcdef0123456789abcdef\n"
+
+static char dir[256];
+
+static void setup(void) {
+        strcpy(dir, "/tmp/test-spool-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static unsigned count_files(void) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+static struct spool *open_spool(void) {
+        struct spool *s = NULL;
+        ck_assert_int_eq(spool_open(dir, geteuid(), UINT64_MAX, &s), 0);
+        return s;
+}
+
+static void append(struct spool *s, const char *payload) {
+        struct spool_entry *e;
+        ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 1000, 42, &e), 0);
+}
+
+static void check_entry(struct spool *s, struct spool_entry *e, const char *payload) {
+        char buf[SPOOL_DATA_MAX];
+
+        ck_assert_uint_eq(e->header_size, strlen(HDR));
+        ck_assert_uint_eq(e->data_len, strlen(HDR) + strlen(payload));
+        ck_assert_int_eq(spool_read(s, e, buf), 0);
+        ck_assert_int_eq(memcmp(buf, HDR, strlen(HDR)), 0);
+        ck_assert_int_eq(memcmp(buf + strlen(HDR), payload, strlen(payload)), 0);
+}
+
+/* The only segment file's path. */
+static void segment_path(char *out, size_t size) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        ck_assert_ptr_nonnull(d);
+        out[0] = '\0';
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "seg-", 4) == 0)
+                        snprintf(out, size, "%s/%s", dir, de->d_name);
+        closedir(d);
+        ck_assert(out[0]);
+}
+
+START_TEST(append_read_recover) {
+        struct spool *s = open_spool();
+        struct spool_entry *e;
+
+        append(s, "one\n");
+        append(s, "");
+        append(s, "three, no newline");
+        ck_assert_uint_eq(s->n_queued, 3);
+        e = spool_first(s);
+        check_entry(s, e, "one\n");
+        ck_assert_uint_eq(e->uid, 1000);
+        ck_assert_uint_eq(e->spooled_at, 42);
+        spool_close(s);
+
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 3);
+        ck_assert_uint_eq(s->recovery.corrupt_tails, 0);
+        e = spool_first(s);
+        check_entry(s, e, "one\n");
+        check_entry(s, TAILQ_NEXT(e, link), "");
+        check_entry(s, TAILQ_NEXT(TAILQ_NEXT(e, link), link), "three, no newline");
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(finish_and_reclaim) {
+        struct spool *s = open_spool();
+        struct spool_entry *e;
+
+        append(s, "a");
+        append(s, "b");
+        e = spool_first(s);
+        spool_take(s, e);
+        ck_assert_uint_eq(s->n_in_flight, 1);
+        spool_finish(s, e, SPOOL_DELIVERED);
+        ck_assert_uint_eq(s->n_in_flight, 0);
+        spool_close(s);
+
+        s = open_spool(); /* "a" is delivered, "b" comes back */
+        ck_assert_uint_eq(s->recovery.records, 1);
+        ck_assert_uint_eq(s->recovery.finished, 1);
+        check_entry(s, spool_first(s), "b");
+        spool_finish(s, spool_first(s), SPOOL_REJECTED);
+        ck_assert_ptr_null(spool_first(s));
+        spool_close(s);
+        ck_assert_uint_eq(count_files(), 0); /* an empty spool leaves an empty directory */
+}
+END_TEST
+
+START_TEST(untake_keeps_order) {
+        struct spool *s = open_spool();
+        struct spool_entry *a, *b;
+
+        append(s, "a");
+        append(s, "b");
+        append(s, "c");
+        a = spool_first(s);
+        spool_take(s, a);
+        b = spool_first(s);
+        spool_take(s, b);
+        spool_untake(s, b);
+        spool_untake(s, a);
+        ck_assert_ptr_eq(spool_first(s), a);
+        ck_assert_ptr_eq(TAILQ_NEXT(a, link), b);
+        ck_assert_uint_eq(s->n_queued, 3);
+        ck_assert_uint_eq(spool_oldest(s), 42);
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(torn_tail) {
+        struct spool *s = open_spool();
+        char path[512];
+        struct stat st;
+
+        append(s, "first");
+        append(s, "second");
+        spool_close(s);
+        segment_path(path, sizeof(path));
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_int_eq(truncate(path, st.st_size - 3), 0); /* the second record is torn */
+
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 1);
+        ck_assert_uint_eq(s->recovery.corrupt_tails, 1);
+        ck_assert_uint_gt(s->recovery.corrupt_bytes, 0);
+        check_entry(s, spool_first(s), "first");
+        append(s, "third"); /* appends go to a new segment, never after the torn tail */
+        spool_close(s);
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 2);
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(corrupt_middle_record) {
+        struct spool *s = open_spool();
+        char path[512], c;
+        int fd;
+
+        append(s, "first");
+        append(s, "second");
+        append(s, "third");
+        spool_close(s);
+        segment_path(path, sizeof(path));
+        fd = open(path, O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        /* Flip a byte inside the second record's payload: 16 + 32 + first + 32 + headers. */
+        off_t at = 16 + 32 + (off_t) (strlen(HDR) + 5) + 32 + (off_t) strlen(HDR) + 2;
+        ck_assert_int_eq(pread(fd, &c, 1, at), 1);
+        c ^= 0x40;
+        ck_assert_int_eq(pwrite(fd, &c, 1, at), 1);
+        close(fd);
+
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 2); /* first and third survive */
+        ck_assert_uint_eq(s->recovery.corrupt_tails, 1);
+        check_entry(s, spool_first(s), "first");
+        check_entry(s, TAILQ_NEXT(spool_first(s), link), "third");
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(garbage_segment) {
+        char path[512];
+        struct spool *s;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/seg-0000000000000007.spool", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("this is not a spool segment at all", f);
+        fclose(f);
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 0);
+        ck_assert_uint_eq(s->recovery.corrupt_tails, 1);
+        append(s, "after");
+        spool_close(s);
+        ck_assert_uint_eq(count_files(), 1); /* the garbage segment had nothing to keep */
+}
+END_TEST
+
+START_TEST(foreign_files_removed) {
+        char path[512], target[512];
+        struct spool *s;
+        FILE *f;
+
+        snprintf(target, sizeof(target), "%s.target", dir);
+        f = fopen(target, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("precious", f);
+        fclose(f);
+        snprintf(path, sizeof(path), "%s/seg-0000000000000001.spool", dir);
+        ck_assert_int_eq(symlink(target, path), 0);
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        ck_assert_int_eq(mkfifo(path, 0600), 0);
+        snprintf(path, sizeof(path), "%s/subdir", dir);
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+        if (geteuid() == 0) {
+                snprintf(path, sizeof(path), "%s/seg-0000000000000002.spool", dir);
+                f = fopen(path, "w");
+                ck_assert_ptr_nonnull(f);
+                fclose(f);
+                ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        }
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.removed, geteuid() == 0 ? 4 : 3);
+        spool_close(s);
+        ck_assert_uint_eq(count_files(), 0);
+        f = fopen(target, "r"); /* the symlink's target was not touched */
+        ck_assert_ptr_nonnull(f);
+        fclose(f);
+        unlink(target);
+}
+END_TEST
+
+START_TEST(legacy_import) {
+        char path[512], buf[SPOOL_DATA_MAX];
+        struct spool *s;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/Ab3xYz", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s%s\n", HDR, "legacy payload\n"); /* the original added one "\n" */
+        fclose(f);
+        snprintf(path, sizeof(path), "%s/CFGrec", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "CFG:/etc/other.conf\n%s%s\n", HDR, "staged");
+        fclose(f);
+        snprintf(path, sizeof(path), "%s/broken", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("record_format_version: 4\nnot a record\n", f);
+        fclose(f);
+
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.legacy_imported, 2);
+        ck_assert_uint_eq(s->recovery.legacy_invalid, 1);
+        ck_assert_uint_eq(s->n_queued, 2);
+        ck_assert_int_eq(spool_read(s, spool_first(s), buf), 0);
+        /* names sort: "Ab3xYz" < "CFGrec" */
+        check_entry(s, spool_first(s), "legacy payload\n");
+        check_entry(s, TAILQ_NEXT(spool_first(s), link), "staged");
+        spool_close(s);
+        ck_assert_uint_eq(count_files(), 1); /* just our new segment */
+}
+END_TEST
+
+START_TEST(legacy_split_cases) {
+        const char *h, *b;
+        size_t hs, bs;
+        char in[4096];
+
+        snprintf(in, sizeof(in), "%sbody\n", HDR);
+        ck_assert_int_eq(legacy_split(in, strlen(in), &h, &hs, &b, &bs), 0);
+        ck_assert_uint_eq(hs, strlen(HDR));
+        ck_assert_uint_eq(bs, 4);
+        ck_assert_int_eq(legacy_split("a\nb\n", 4, &h, &hs, &b, &bs), -EBADMSG);
+        ck_assert_int_eq(legacy_split("CFG:/x", 6, &h, &hs, &b, &bs), -EBADMSG);
+}
+END_TEST
+
+START_TEST(quota) {
+        struct spool *s = open_spool();
+        struct spool_entry *e;
+        char payload[4000];
+        int r = 0, n = 0;
+
+        memset(payload, 'p', sizeof(payload) - 1);
+        payload[sizeof(payload) - 1] = '\0';
+        spool_set_quota(s, 64); /* 64 KiB */
+        while (n < 1000 && (r = spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 0, 1, &e)) == 0)
+                n++;
+        ck_assert_int_eq(r, -EDQUOT);
+        ck_assert_int_gt(n, 5);
+        ck_assert_uint_le(spool_disk_bytes(s), 64 * 1024);
+        /* Delivering frees room again. */
+        spool_finish(s, spool_first(s), SPOOL_DELIVERED);
+        spool_set_quota(s, -1);
+        ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 0, 1, &e), 0);
+        ck_assert_int_eq(spool_append(s, HDR, 0, "", 0, 0, 1, &e), -E2BIG);
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(dirty_fds) {
+        struct spool *s = open_spool();
+        int fds[8], n;
+
+        append(s, "x");
+        n = spool_collect_dirty(s, fds, 8);
+        ck_assert_int_eq(n, 2); /* the directory (a new segment) and the segment */
+        for (int i = 0; i < n; i++) {
+                ck_assert_int_eq(fdatasync(fds[i]) < 0 && errno != EINVAL, 0);
+                close(fds[i]);
+        }
+        ck_assert_int_eq(spool_collect_dirty(s, fds, 8), 0);
+        spool_close(s);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("telemd-spool");
+        TCase *tc = tcase_create("spool");
+        SRunner *sr;
+        int failed;
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, append_read_recover);
+        tcase_add_test(tc, finish_and_reclaim);
+        tcase_add_test(tc, untake_keeps_order);
+        tcase_add_test(tc, torn_tail);
+        tcase_add_test(tc, corrupt_middle_record);
+        tcase_add_test(tc, garbage_segment);
+        tcase_add_test(tc, foreign_files_removed);
+        tcase_add_test(tc, legacy_import);
+        tcase_add_test(tc, legacy_split_cases);
+        tcase_add_test(tc, quota);
+        tcase_add_test(tc, dirty_fds);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
