@@ -38,11 +38,11 @@ int open_parent_dir(const char *path, const char **ret_base) {
         return fd;
 }
 
-int open_regular_at(int dirfd, const char *name, uid_t uid, struct stat *ret_st) {
+int open_regular_at(int dirfd, const char *name, int flags, uid_t uid, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dirfd, name, (flags & O_ACCMODE) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return errno == ELOOP ? -EBADFD : negative_errno();
         if (fstat(fd, &st) < 0)
@@ -116,7 +116,7 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        fd = open_regular_at(dirfd, name, (uid_t) -1, &st);
+        fd = open_regular_at(dirfd, name, O_RDONLY, (uid_t) -1, &st);
         if (fd < 0)
                 return fd;
         return read_regular_fd(fd, &st, max, ret, ret_len);

@@ -20,11 +20,11 @@ int open_dir(const char *path);
  * component inside path. Returns the directory fd or -errno. */
 int open_parent_dir(const char *path, const char **ret_base);
 
-/* Open name in dirfd read-only without following a symlink; fails with
- * -EBADFD (after the caller's policy decides) unless it is a regular file.
+/* Open name in dirfd (flags: O_RDONLY or O_RDWR) without following a
+ * symlink; fails with -EBADFD unless it is a regular file.
  * When uid is not (uid_t) -1 the file must also be owned by it (-EPERM).
  * On success *ret_st (if not NULL) holds its fstat(). */
-int open_regular_at(int dirfd, const char *name, uid_t uid, struct stat *ret_st);
+int open_regular_at(int dirfd, const char *name, int flags, uid_t uid, struct stat *ret_st);
 
 /* Read a whole regular file of at most max bytes into a NUL-terminated
  * buffer. -EFBIG if it is larger. */

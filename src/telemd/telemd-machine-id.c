@@ -29,7 +29,7 @@ int machine_id_load_override(struct machine_id *m, const char *static_path) {
         dirfd = open_parent_dir(static_path, &base);
         if (dirfd < 0)
                 return dirfd == -ENOENT ? 0 : dirfd;
-        fd = open_regular_at(dirfd, base, (uid_t) -1, NULL);
+        fd = open_regular_at(dirfd, base, O_RDONLY, (uid_t) -1, NULL);
         if (fd < 0)
                 return fd == -ENOENT ? 0 : fd;
         n = loop_read(fd, buf, TM_MACHINE_ID_MAX);
@@ -54,7 +54,7 @@ static bool read_current(int dirfd, const char *base, time_t now, struct machine
         ssize_t n;
         size_t start, len;
 
-        fd = open_regular_at(dirfd, base, (uid_t) -1, &st);
+        fd = open_regular_at(dirfd, base, O_RDONLY, (uid_t) -1, &st);
         if (fd < 0 || now - st.st_mtime > MACHINE_ID_EXPIRY_SEC)
                 return false;
         n = loop_read(fd, buf, sizeof(buf) - 1);

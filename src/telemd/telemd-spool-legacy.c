@@ -9,6 +9,7 @@
  * record_expiry keeps counting from when it was first spooled.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,7 +75,7 @@ int spool_import_legacy(struct spool *s, const char *name) {
         ssize_t n;
         int r;
 
-        fd = open_regular_at(s->dirfd, name, s->owner, &st);
+        fd = open_regular_at(s->dirfd, name, O_RDONLY, s->owner, &st);
         if (fd == -ENOMEM)
                 return fd;
         if (fd < 0 || (size_t) st.st_size > LEGACY_FILE_MAX) {

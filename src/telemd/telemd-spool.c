@@ -287,7 +287,7 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         struct stat st;
         int r;
 
-        fd = open_regular_at(s->dirfd, name, s->owner, &st);
+        fd = open_regular_at(s->dirfd, name, O_RDWR, s->owner, &st); /* RDWR: state bytes are updated */
         if (fd == -ENOMEM)
                 return fd;
         if (fd < 0) {

@@ -131,6 +131,22 @@ START_TEST(finish_and_reclaim) {
 }
 END_TEST
 
+START_TEST(finish_after_recovery_persists) {
+        struct spool *s = open_spool();
+
+        append(s, "a");
+        append(s, "b");
+        spool_close(s);
+        s = open_spool();
+        spool_finish(s, spool_first(s), SPOOL_DELIVERED); /* in a recovered segment */
+        spool_close(s);
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.records, 1);
+        check_entry(s, spool_first(s), "b");
+        spool_close(s);
+}
+END_TEST
+
 START_TEST(untake_keeps_order) {
         struct spool *s = open_spool();
         struct spool_entry *a, *b;
@@ -354,6 +370,7 @@ int main(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, append_read_recover);
         tcase_add_test(tc, finish_and_reclaim);
+        tcase_add_test(tc, finish_after_recovery_persists);
         tcase_add_test(tc, untake_keeps_order);
         tcase_add_test(tc, torn_tail);
         tcase_add_test(tc, corrupt_middle_record);
