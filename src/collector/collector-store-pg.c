@@ -34,20 +34,33 @@ static void pg_result_clear(PGresult **r) {
         *r = NULL;
 }
 
+/* libpq's messages span lines: make one log line of them. */
+static char *pg_message(const char *in, char *out, size_t size) {
+        size_t o = 0;
+
+        for (; *in && o + 1 < size; in++) {
+                bool space = *in == '\n' || *in == '\t' || *in == ' ';
+
+                if (space && (o == 0 || out[o - 1] == ' '))
+                        continue;
+                out[o++] = space ? ' ' : *in;
+        }
+        out[o] = '\0';
+        return strip_trailing_space(out);
+}
+
 static int pg_fail(PGconn *c, const char *what) {
         char msg[512];
 
-        strscpy(msg, c ? PQerrorMessage(c) : "out of memory", sizeof(msg));
-        strip_trailing_space(msg);
-        log_error("PostgreSQL error while %s: %s", what, msg);
+        log_error("PostgreSQL error while %s: %s", what,
+                  pg_message(c ? PQerrorMessage(c) : "out of memory", msg, sizeof(msg)));
         return c && PQstatus(c) == CONNECTION_BAD ? -ENOTCONN : -EIO;
 }
 
 static void pg_log_result(const PGresult *res, const char *what) {
         char msg[512];
 
-        strscpy(msg, PQresultErrorMessage(res), sizeof(msg));
-        log_error("PostgreSQL error while %s: %s", what, strip_trailing_space(msg));
+        log_error("PostgreSQL error while %s: %s", what, pg_message(PQresultErrorMessage(res), msg, sizeof(msg)));
 }
 
 static int pg_exec(PGconn *c, const char *sql) {
