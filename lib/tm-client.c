@@ -3,10 +3,9 @@
  * Sending one record to telemd. The frame goes out with one sendmsg() (four
  * iovecs, MSG_NOSIGNAL so a vanished daemon cannot kill the host process with
  * SIGPIPE), then the write side is shut down so the daemon sees the end of the
- * frame, and the answer is read with poll() against a deadline.
+ * frame, and the answer is read under SO_RCVTIMEO against a deadline.
  */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -91,48 +90,51 @@ static int send_frame(int fd, const struct telem_record *rec) {
         return RET_NERRNO(shutdown(fd, SHUT_WR));
 }
 
-/* Read one byte before the deadline: 1 if read, 0 at end of file. */
-static int read_byte(int fd, int64_t deadline, uint8_t *ret) {
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
+/*
+ * Read the greeting and the status byte before the deadline, into buf.
+ * Returns how many of the two bytes came before end of file (0, 1 or 2).
+ * One blocking recv(MSG_WAITALL) under SO_RCVTIMEO does it in the common
+ * case; the loop only resumes after a signal or a short read.
+ */
+static int read_answer(int fd, int64_t deadline, uint8_t buf[2]) {
+        size_t got = 0;
+
+        while (got < 2) {
                 int64_t left = deadline - now_ms();
+                struct timeval tv;
                 ssize_t n;
-                int r;
 
                 if (left <= 0)
                         return -ETIMEDOUT;
-                r = poll(&p, 1, (int) left);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
+                tv = (struct timeval) { .tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000 };
+                if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
                         return negative_errno();
-                if (r == 0)
-                        return -ETIMEDOUT;
-                n = recv(fd, ret, 1, MSG_DONTWAIT);
-                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                n = recv(fd, buf + got, 2 - got, MSG_WAITALL);
+                if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
-                        return negative_errno();
-                return (int) n;
+                        return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : negative_errno();
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+                if (buf[0] != TM_WIRE_GREETING)
+                        break; /* not telemd: no need to wait for more */
         }
+        return (int) got;
 }
 
 static int read_status(int fd) {
-        int64_t deadline = now_ms() + status_timeout_ms;
-        uint8_t b;
+        uint8_t buf[2];
         int r;
 
-        r = read_byte(fd, deadline, &b);
+        r = read_answer(fd, now_ms() + status_timeout_ms, buf);
         if (r <= 0)
                 return r; /* 0: an original daemon that never answers */
-        if (b != TM_WIRE_GREETING)
+        if (buf[0] != TM_WIRE_GREETING)
                 return -EPROTO;
-        r = read_byte(fd, deadline, &b);
-        if (r < 0)
-                return r;
-        if (r == 0)
+        if (r == 1)
                 return -EIO; /* greeted, then gone: the record may not be queued */
-        return tm_status_to_errno(b);
+        return tm_status_to_errno(buf[1]);
 }
 
 int client_send_on_socket(int fd, const struct telem_record *rec) {
