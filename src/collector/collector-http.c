@@ -7,8 +7,8 @@
  * its completion, so shutdown can wait for the ones in flight, and gets one
  * access log line when it completes.
  */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,17 +127,25 @@ static const char *termination_reason(enum MHD_RequestTerminationCode toe) {
         }
 }
 
-static void access_log(const struct request *req, enum MHD_RequestTerminationCode toe) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->connection,
-                                                                       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char host[NI_MAXHOST] = "-", status[16] = "-";
-        const char *reason = termination_reason(toe);
+/* The client's address as text, without a DNS lookup. */
+static void client_address(struct MHD_Connection *c, char *buf, size_t size) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = info ? info->client_addr : NULL;
+        const void *addr = NULL;
 
-        if (sa)
-                (void) getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                 : sizeof(struct sockaddr_in),
-                                   host, sizeof(host), NULL, 0, NI_NUMERICHOST);
+        if (sa && sa->sa_family == AF_INET)
+                addr = &((const struct sockaddr_in *) sa)->sin_addr;
+        else if (sa && sa->sa_family == AF_INET6)
+                addr = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+        if (!addr || !inet_ntop(sa->sa_family, addr, buf, (socklen_t) size))
+                strscpy(buf, "-", size);
+}
+
+static void access_log(const struct request *req, enum MHD_RequestTerminationCode toe) {
+        char host[INET6_ADDRSTRLEN], status[16] = "-";
+        const char *reason = termination_reason(toe);
+
+        client_address(req->connection, host, sizeof(host));
         if (req->status)
                 snprintf(status, sizeof(status), "%u", req->status);
         log_info("%s \"%s %s\" %s %zu %.3fms%s%s", host, req->method, req->path, status, req->response_bytes,

@@ -14,7 +14,6 @@ Workdir and is stopped by PID. Extra command-line options go in `args`; pass
 """
 import http.client
 import json
-import os
 import signal
 import socket
 import urllib.parse
@@ -143,16 +142,21 @@ class Collector:
         return self.stop(signal.SIGKILL)
 
     def close(self):
-        self.stop()
+        """Stop with SIGTERM; a collector still running must exit with 0 (so a
+        sanitizer report at exit fails the test)."""
+        running = self.process is not None and self.process.alive()
+        status = self.stop()
         if self._own_workdir:
             self.workdir.cleanup()
+        if running and status != 0:
+            raise AssertionError(f"telem-collector exited with {status} on SIGTERM:\n{self.log()[-4000:]}")
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if exc[0] is not None and os.environ.get("TELEM_VERBOSE", "1") != "0":
-            print("--- telem-collector log ---\n" + self.log())
+        if exc[0] is not None:
+            print("--- telem-collector log ---\n" + self.log()[-4000:])
         self.close()
 
 
