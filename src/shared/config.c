@@ -247,7 +247,15 @@ static char *reader(char *str, int num, void *stream) {
         p += strspn(p, " \t\v\f\r");
         len = (size_t) ((nl ? nl : ctx->next) - p);
         if (len + 2 > (size_t) num) {
-                fail(ctx, "line is longer than %d bytes", num - 2);
+                /* Name the key if the line looks like a setting. */
+                size_t end = strcspn(p, "=:#;[\n"), klen = end;
+
+                while (klen > 0 && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
+                        klen--;
+                if (klen > 0 && klen <= 64 && (p[end] == '=' || p[end] == ':'))
+                        fail(ctx, "key '%.*s': line is longer than %d bytes", (int) klen, p, num - 2);
+                else
+                        fail(ctx, "line is longer than %d bytes", num - 2);
                 return NULL;
         }
         memcpy(str, p, len);
