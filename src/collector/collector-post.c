@@ -29,13 +29,12 @@ enum MHD_Result post_begin(struct request *req, bool *ret_answered) {
         const char *length = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long n;
-        char *end = NULL;
 
         *ret_answered = false;
         if (!length)
                 return MHD_YES;
         /* libmicrohttpd has already rejected a malformed Content-Length. */
-        n = strtoull(length, &end, 10);
+        n = strtoull(length, NULL, 10);
         if (n <= req->http->config->max_body) {
                 /* Allocate once for a body of known size. */
                 req->body = malloc(n + 1);
