@@ -88,7 +88,8 @@ int commit_setup(struct manager *m) {
         if (r >= 0)
                 r = sd_event_source_set_priority(m->sync_now, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &m->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_sync_timer, m);
+                /* 1 ms accuracy: sd-event would otherwise coalesce by up to 250 ms. */
+                r = sd_event_add_time(m->event, &m->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_sync_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->sync_timer, SD_EVENT_OFF);
         return r < 0 ? log_error_errno(r, "Failed to set up the spool sync: %m") : 0;

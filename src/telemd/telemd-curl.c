@@ -168,7 +168,9 @@ int curl_glue_new(sd_event *event, curl_glue_done_t done, void *userdata, struct
                 curl_glue_free(g);
                 return -ENOMEM;
         }
-        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, g);
+        /* Accuracy 1 us: curl often asks to be woken "now", and sd-event
+         * would otherwise coalesce the wake-up by up to 250 ms. */
+        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, g);
         if (r >= 0)
                 r = sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         if (r < 0 || curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||

@@ -9,6 +9,10 @@
  * succeeds every slot is used again, so a backlog drains at full speed as
  * soon as the server answers. A permanent 4xx drops only that record.
  *
+ * The HTTP transfers themselves run in telemd-post (telemd-worker.c), which
+ * is started when a record is to be sent and let go once nothing has been
+ * waiting or in flight for a few seconds.
+ *
  * Nothing here runs on a timer while there is nothing to do: the retry timer
  * is armed only for a backoff, a rate-limit hold, the next expiry of a
  * waiting record, or an opt-in recheck while records wait.
@@ -24,21 +28,32 @@
 #include "randid.h"
 #include "strutil.h"
 #include "telemd-backoff.h"
-#include "telemd-curl.h"
 #include "telemd-deliver.h"
 #include "telemd-manager.h"
 #include "telemd-ratelimit.h"
 #include "telemd-rejected.h"
 #include "telemd-spool.h"
-#include "telemd-transfer.h"
+#include "telemd-worker.h"
 
 #define USEC_PER_SEC 1000000ULL
+#define WORKER_LINGER_USEC (5ULL * USEC_PER_SEC)
+
+/* A record handed to telemd-post. */
+struct slot {
+        struct spool_entry *entry; /* NULL when free */
+        bool probe;                /* the single attempt made after a backoff */
+        bool charged;              /* rate-limit charge to refund on failure */
+        int64_t charged_minute;
+        uint64_t charged_bytes;
+};
 
 struct delivery {
         struct manager *m;
-        struct curl_glue *glue;
-        struct transfer *slots[64];
-        unsigned n_slots, n_busy;
+        struct worker *worker;
+        struct slot slots[PROTO_MAX_PARALLEL];
+        unsigned n_busy;
+        sd_event_source *linger; /* lets telemd-post go after a quiet spell */
+        char buf[SPOOL_DATA_MAX];
         struct backoff backoff;
         struct ratelimit ratelimit;
         uint64_t not_before;  /* CLOCK_MONOTONIC usec: backing off until then */
@@ -51,6 +66,8 @@ struct delivery {
         uint64_t backoff_until_rt; /* CLOCK_REALTIME seconds, for status */
         char last_error[256];
 };
+
+static void fail(struct delivery *d, uint64_t retry_after, const char *why);
 
 static uint64_t now_usec(struct delivery *d, clockid_t clock) {
         uint64_t t = 0;
@@ -161,51 +178,73 @@ static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t m
 
 /* ---- starting transfers -------------------------------------------------- */
 
-static struct transfer *free_slot(struct delivery *d) {
-        unsigned want = (unsigned) d->m->config.max_parallel_transfers;
+static struct slot *free_slot(struct delivery *d) {
+        unsigned want = (unsigned) MIN(d->m->config.max_parallel_transfers, (int64_t) PROTO_MAX_PARALLEL);
 
-        for (unsigned i = 0; i < d->n_slots && i < want; i++)
-                if (!d->slots[i]->entry)
-                        return d->slots[i];
-        if (d->n_slots >= want || d->n_slots >= ELEMENTSOF(d->slots))
+        if (d->n_busy >= want)
                 return NULL;
-        d->slots[d->n_slots] = malloc(sizeof(struct transfer));
-        if (!d->slots[d->n_slots])
-                return NULL;
-        if (transfer_init(d->slots[d->n_slots]) < 0) {
-                free(d->slots[d->n_slots]);
-                d->slots[d->n_slots] = NULL;
-                return NULL;
-        }
-        return d->slots[d->n_slots++];
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (!d->slots[i].entry)
+                        return &d->slots[i];
+        return NULL;
 }
 
-static int start(struct delivery *d, struct transfer *t, struct spool_entry *e, int64_t minute) {
+static void worker_config(const struct telem_config *c, struct proto_config *ret) {
+        memset(ret, 0, sizeof(*ret));
+        strscpy(ret->server, c->server, sizeof(ret->server));
+        strscpy(ret->tidheader, c->tidheader, sizeof(ret->tidheader));
+        strscpy(ret->cainfo, c->cainfo, sizeof(ret->cainfo));
+        ret->max_parallel = (uint32_t) MIN(c->max_parallel_transfers, (int64_t) PROTO_MAX_PARALLEL);
+}
+
+/* Hand e to telemd-post. Returns 0 (sent, or dropped because unreadable), or
+ * -errno if the helper cannot take it now (e goes back to the queue). */
+static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int64_t minute) {
         struct manager *m = d->m;
+        struct proto_config pc;
         int r;
 
-        spool_take(m->spool, e);
-        r = transfer_prepare(t, m->spool, e, &m->config);
+        r = spool_read(m->spool, e, d->buf);
         if (r < 0) {
                 log_error_errno(r, "Failed to read record %llu back from the spool: %m; dropping it",
                                 (unsigned long long) e->id);
-                t->entry = NULL;
                 m->counters.internal_errors++;
                 spool_finish(m->spool, e, SPOOL_REJECTED);
                 return 0;
         }
-        r = curl_glue_add(d->glue, t->easy);
-        if (r < 0) {
-                t->entry = NULL;
-                spool_untake(m->spool, e);
+        worker_config(&m->config, &pc);
+        r = worker_ensure(d->worker, &pc);
+        if (r >= 0)
+                r = worker_post(d->worker, e->id, d->buf, e->data_len, e->header_size);
+        if (r < 0)
                 return r;
-        }
-        t->probe = d->probing;
-        t->charged = d->ratelimit.enabled;
-        t->charged_minute = minute;
-        t->charged_bytes = record_bytes(e);
+        spool_take(m->spool, e);
+        *t = (struct slot) {
+                .entry = e,
+                .probe = d->probing,
+                .charged = d->ratelimit.enabled,
+                .charged_minute = minute,
+                .charged_bytes = record_bytes(e),
+        };
         ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
         d->n_busy++;
+        (void) sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
+        return 0;
+}
+
+/* Nothing waiting and nothing in flight: let telemd-post go a little later. */
+static void maybe_linger(struct delivery *d) {
+        if (d->n_busy > 0 || spool_first(d->m->spool) || !worker_running(d->worker))
+                return;
+        (void) sd_event_source_set_time_relative(d->linger, WORKER_LINGER_USEC);
+        (void) sd_event_source_set_enabled(d->linger, SD_EVENT_ONESHOT);
+}
+
+static int on_linger(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct delivery *d = userdata;
+
+        if (d->n_busy == 0)
+                worker_release(d->worker);
         return 0;
 }
 
@@ -214,8 +253,9 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         struct manager *m = d->m;
         int64_t minute = (int64_t) (now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC / 60);
         struct spool_entry *e;
-        struct transfer *t;
+        struct slot *t;
         bool hold;
+        int r;
 
         if (m->stopping)
                 return 0;
@@ -227,17 +267,25 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 arm_timer(d, d->not_before);
                 goto out;
         }
-        while ((!d->probing || d->n_busy == 0) && (e = spool_first(m->spool))) {
+        while ((!d->probing || d->n_busy == 0) && (e = spool_first(m->spool)) && (t = free_slot(d))) {
                 if (!rate_limit_pass(d, e, minute, &hold)) {
                         if (hold)
                                 break;
                         continue;
                 }
-                t = free_slot(d);
-                if (!t || start(d, t, e, minute) < 0)
+                r = start(d, t, e, minute);
+                if (r == -EAGAIN)
+                        break; /* the previous helper is exiting; its exit kicks us */
+                if (r < 0) {
+                        /* The helper cannot run or take it: treat it as a failed attempt. */
+                        log_warning_errno(r, "Cannot hand records to telemd-post: %m");
+                        d->probing = false;
+                        fail(d, 0, "telemd-post is not available");
                         break;
+                }
         }
 out:
+        maybe_linger(d);
         manager_state_changed(m);
         return 0;
 }
@@ -249,15 +297,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- finished transfers -------------------------------------------------- */
 
-static void on_failure(struct delivery *d, struct transfer *t, CURLcode result, long status, uint64_t retry_after) {
+/* A failure that may be retried: back off (once per probe, not once per
+ * transfer that was already under way). */
+static void fail(struct delivery *d, uint64_t retry_after, const char *why) {
         uint64_t delay;
 
-        d->m->counters.retries++;
-        transfer_describe(t, result, status, d->last_error, sizeof(d->last_error));
-        /* Transfers that were already under way when the first one failed do
-         * not push the backoff further; the probe's failure does. */
-        if (!t->probe && d->probing)
-                return;
+        strscpy(d->last_error, why, sizeof(d->last_error));
         delay = backoff_next(&d->backoff, MIN(retry_after, (uint64_t) DELIVERY_RETRY_AFTER_MAX_SEC) * USEC_PER_SEC,
                              random_u64());
         d->not_before = now_usec(d, CLOCK_MONOTONIC) + delay;
@@ -265,6 +310,7 @@ static void on_failure(struct delivery *d, struct transfer *t, CURLcode result, 
         d->probing = true;
         log_warning("Delivery to %s failed (%s); %u records queued, retrying in %.1fs", d->m->config.server,
                     d->last_error, d->m->spool->n_queued + d->m->spool->n_in_flight, (double) delay / 1e6);
+        delivery_kick(d);
 }
 
 static void on_success(struct delivery *d) {
@@ -276,56 +322,97 @@ static void on_success(struct delivery *d) {
         backoff_reset(&d->backoff);
 }
 
-static void on_done(CURL *easy, CURLcode result, void *userdata) {
+static struct slot *slot_of(struct delivery *d, uint64_t id) {
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (d->slots[i].entry && d->slots[i].entry->id == id)
+                        return &d->slots[i];
+        return NULL;
+}
+
+/* The slot is done; its record goes back to the queue unless finished. */
+static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
+        if (t->charged && requeue)
+                ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
+        if (requeue)
+                spool_untake(d->m->spool, t->entry);
+        t->entry = NULL;
+        d->n_busy--;
+}
+
+static void on_result(const struct proto_result *r, void *userdata) {
         struct delivery *d = userdata;
         struct manager *m = d->m;
-        struct transfer *t = NULL;
+        struct slot *t = slot_of(d, r->id);
         struct spool_entry *e;
-        uint64_t retry_after;
-        long status;
+        bool probe;
 
-        (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+        if (!t) {
+                log_warning("telemd-post reported on record %llu, which is not in flight, ignoring",
+                            (unsigned long long) r->id);
+                return;
+        }
         e = t->entry;
-        d->n_busy--;
-        switch (transfer_outcome(t, result, &status, &retry_after)) {
-        case OUTCOME_DELIVERED:
+        probe = t->probe;
+        switch (r->outcome) {
+        case PROTO_DELIVERED:
                 m->counters.delivered++;
                 d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
                 on_success(d);
+                release_slot(d, t, false);
                 spool_finish(m->spool, e, SPOOL_DELIVERED);
                 break;
-        case OUTCOME_REJECTED:
+        case PROTO_REJECTED:
                 m->counters.rejected++;
-                transfer_describe(t, result, status, d->last_error, sizeof(d->last_error));
+                strscpy(d->last_error, r->message, sizeof(d->last_error));
                 log_warning("Server rejected record %llu for good (%s); dropping it", (unsigned long long) e->id,
-                            d->last_error);
+                            r->message);
+                rejected_save(&m->config, m->spool, e, r->status, r->message);
+                on_success(d); /* the server is up and answering */
+                release_slot(d, t, false);
                 if (t->charged)
                         ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                rejected_save(&m->config, m->spool, e, status, d->last_error);
-                on_success(d); /* the server is up and answering */
                 spool_finish(m->spool, e, SPOOL_REJECTED);
                 break;
-        case OUTCOME_RETRY:
-                if (t->charged)
-                        ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                on_failure(d, t, result, status, retry_after);
-                spool_untake(m->spool, e);
+        case PROTO_RETRY:
+                m->counters.retries++;
+                release_slot(d, t, true);
+                if (probe || !d->probing)
+                        fail(d, r->retry_after, r->message);
                 break;
         }
-        t->entry = NULL;
         delivery_kick(d);
+}
+
+/* telemd-post exited. If it died, everything it had goes back to the queue. */
+static void on_worker_exit(bool expected, void *userdata) {
+        struct delivery *d = userdata;
+        bool had = d->n_busy > 0;
+
+        if (expected) {
+                delivery_kick(d); /* records may have come while it was leaving */
+                return;
+        }
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (d->slots[i].entry)
+                        release_slot(d, &d->slots[i], true);
+        if (had && !d->m->stopping) {
+                d->probing = false;
+                fail(d, 0, "telemd-post stopped unexpectedly");
+        }
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
 
 void delivery_reconfigure(struct delivery *d) {
         const struct telem_config *c = &d->m->config;
+        struct proto_config pc;
 
         ratelimit_init(&d->ratelimit, c->rate_limit_enabled, c->record_burst_limit,
                        (unsigned) c->record_window_length, c->byte_burst_limit, (unsigned) c->byte_window_length);
         d->backoff.ceiling_usec = (uint64_t) c->spool_process_time * USEC_PER_SEC;
-        (void) curl_multi_setopt(curl_glue_multi(d->glue), CURLMOPT_MAX_HOST_CONNECTIONS,
-                                 (long) c->max_parallel_transfers);
+        worker_config(c, &pc);
+        if (worker_configure(d->worker, &pc) < 0)
+                worker_release(d->worker); /* the next record starts a fresh one */
         delivery_kick(d);
 }
 
@@ -337,15 +424,19 @@ int delivery_new(struct manager *m, struct delivery **ret) {
                 return -ENOMEM;
         d->m = m;
         backoff_init(&d->backoff, (uint64_t) m->config.spool_process_time * USEC_PER_SEC);
-        r = curl_glue_new(m->event, on_done, d, &d->glue);
+        r = worker_new(m->event, on_result, on_worker_exit, d, &d->worker);
         if (r >= 0)
                 r = sd_event_add_defer(m->event, &d->dispatch, on_dispatch, d);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->dispatch, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &d->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, d);
+                r = sd_event_add_time(m->event, &d->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, d);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &d->linger, CLOCK_MONOTONIC, UINT64_MAX, 0, on_linger, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
         if (r < 0) {
                 delivery_free(d);
                 return r;
@@ -358,29 +449,20 @@ int delivery_new(struct manager *m, struct delivery **ret) {
 void delivery_abort(struct delivery *d) {
         if (!d)
                 return;
-        for (unsigned i = 0; i < d->n_slots; i++) {
-                struct transfer *t = d->slots[i];
-
-                if (!t->entry)
-                        continue;
-                curl_glue_remove(d->glue, t->easy);
-                spool_untake(d->m->spool, t->entry);
-                t->entry = NULL;
-                d->n_busy--;
-        }
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (d->slots[i].entry)
+                        release_slot(d, &d->slots[i], true);
+        worker_release(d->worker);
 }
 
 struct delivery *delivery_free(struct delivery *d) {
         if (!d)
                 return NULL;
         delivery_abort(d);
-        for (unsigned i = 0; i < d->n_slots; i++) {
-                transfer_done(d->slots[i]);
-                free(d->slots[i]);
-        }
-        curl_glue_free(d->glue);
+        worker_free(d->worker);
         sd_event_source_disable_unref(d->dispatch);
         sd_event_source_disable_unref(d->timer);
+        sd_event_source_disable_unref(d->linger);
         free(d);
         return NULL;
 }

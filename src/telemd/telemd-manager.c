@@ -232,6 +232,7 @@ static int setup_signals(struct manager *m) {
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
                 sigaddset(&mask, sigs[i]);
         sigaddset(&mask, SIGPIPE);
+        sigaddset(&mask, SIGCHLD); /* telemd-post's exit, through a child event source */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {

@@ -604,10 +604,12 @@ void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state
         free(e);
         seg->pending--;
         /* A finished segment goes, and so does the active one once the spool
-         * is empty, so an idle spool directory is empty (telemd.path relies
-         * on that). */
-        if (seg->pending == 0 && (seg != s->active || TAILQ_EMPTY(&s->all)))
+         * is empty (whichever segment held the last record), so an idle spool
+         * directory is empty: telemd.path relies on that. */
+        if (seg->pending == 0 && seg != s->active)
                 segment_remove(s, seg);
+        if (TAILQ_EMPTY(&s->all) && s->active && s->active->pending == 0)
+                segment_remove(s, s->active);
 }
 
 static int dup_fd(int fd) {

@@ -9,13 +9,16 @@
  * as before; redirects are not followed; only http and https are allowed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "strutil.h"
-#include "telemd-deliver.h"
 #include "telemd-transfer.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define TIMEOUT_MS 10000
 
 static size_t on_response(char *ptr, size_t size, size_t nmemb, void *userdata) {
         struct transfer *t = userdata;
@@ -38,8 +41,8 @@ int transfer_init(struct transfer *t) {
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) DELIVERY_CONNECT_TIMEOUT_MS) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) DELIVERY_TIMEOUT_MS) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) CONNECT_TIMEOUT_MS) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) TIMEOUT_MS) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_WRITEDATA, t) != CURLE_OK ||
@@ -93,48 +96,37 @@ static bool cainfo_usable(const char *path) {
         return !isempty(path) && access(path, F_OK) == 0;
 }
 
-int transfer_prepare(struct transfer *t, struct spool *s, struct spool_entry *e, const struct telem_config *c) {
-        int r;
+int transfer_prepare(struct transfer *t, const struct proto_post *post, const struct proto_config *c) {
+        size_t body = post->data_len - post->header_size;
 
-        r = spool_read(s, e, t->data);
-        if (r < 0)
-                return r;
-        t->data[e->data_len] = '\0';
-        t->entry = e;
+        memcpy(t->data, post->data, post->data_len);
+        t->data[post->data_len] = '\0';
+        t->id = post->id;
         t->response_len = 0;
         t->response[0] = t->errbuf[0] = '\0';
         strscpy(t->tid, c->tidheader, sizeof(t->tid));
-        link_headers(t, e->header_size);
+        link_headers(t, post->header_size);
 
         if (curl_easy_setopt(t->easy, CURLOPT_URL, c->server) != CURLE_OK ||
-            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long) (e->data_len - e->header_size)) != CURLE_OK ||
-            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->data + e->header_size) != CURLE_OK ||
+            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long) body) != CURLE_OK ||
+            curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->data + post->header_size) != CURLE_OK ||
             curl_easy_setopt(t->easy, CURLOPT_CAINFO, cainfo_usable(c->cainfo) ? c->cainfo : NULL) != CURLE_OK)
                 return -EIO;
+        t->busy = true;
         return 0;
 }
 
-enum transfer_outcome transfer_outcome(struct transfer *t, CURLcode result, long *ret_status,
-                                       uint64_t *ret_retry_after) {
-        curl_off_t retry_after = 0;
-        long status = 0;
-
-        if (result == CURLE_OK)
-                (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (result == CURLE_OK && curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
-                retry_after = 0;
-        *ret_status = status;
-        *ret_retry_after = retry_after > 0 ? (uint64_t) retry_after : 0;
+static enum proto_outcome outcome(CURLcode result, long status) {
         if (result != CURLE_OK)
-                return OUTCOME_RETRY;
+                return PROTO_RETRY;
         if (status == 200 || status == 201)
-                return OUTCOME_DELIVERED;
+                return PROTO_DELIVERED;
         if (status >= 400 && status < 500 && status != 408 && status != 429)
-                return OUTCOME_REJECTED;
-        return OUTCOME_RETRY;
+                return PROTO_REJECTED;
+        return PROTO_RETRY;
 }
 
-void transfer_describe(const struct transfer *t, CURLcode result, long status, char *buf, size_t size) {
+static void describe(const struct transfer *t, CURLcode result, long status, char *buf, size_t size) {
         char body[160];
 
         if (result != CURLE_OK) {
@@ -144,4 +136,24 @@ void transfer_describe(const struct transfer *t, CURLcode result, long status, c
         strscpy(body, t->response, sizeof(body));
         sanitize_header_value(strip_trailing_space(body));
         snprintf(buf, size, "HTTP %ld%s%s", status, body[0] ? ": " : "", body);
+}
+
+void transfer_result(struct transfer *t, CURLcode result, struct proto_result *r) {
+        curl_off_t retry_after = 0;
+        long status = 0;
+
+        if (result == CURLE_OK) {
+                (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+                if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
+                        retry_after = 0;
+        }
+        *r = (struct proto_result) {
+                .id = t->id,
+                .outcome = outcome(result, status),
+                .status = (int32_t) status,
+                .retry_after = retry_after > 0 ? (uint32_t) MIN(retry_after, (curl_off_t) UINT32_MAX) : 0,
+        };
+        if (r->outcome != PROTO_DELIVERED)
+                describe(t, result, status, r->message, sizeof(r->message));
+        t->busy = false;
 }

@@ -147,6 +147,32 @@ START_TEST(finish_after_recovery_persists) {
 }
 END_TEST
 
+START_TEST(empty_spool_leaves_no_file) {
+        struct spool *s = open_spool();
+        struct spool_entry *e[3];
+        char big[8001];
+
+        /* The older segment's record finishes last: the active segment, whose
+         * records finished first, must go too. */
+        memset(big, 'b', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        spool_set_quota(s, 64); /* segments of 16 KiB: two records fill one */
+        for (int i = 0; i < 3; i++)
+                append(s, big);
+        e[0] = spool_first(s);
+        e[1] = TAILQ_NEXT(e[0], link);
+        e[2] = TAILQ_NEXT(e[1], link);
+        ck_assert_ptr_eq(e[0]->seg, e[1]->seg);
+        ck_assert_ptr_ne(e[1]->seg, e[2]->seg);
+        spool_finish(s, e[2], SPOOL_DELIVERED);
+        spool_finish(s, e[1], SPOOL_DELIVERED);
+        ck_assert_uint_eq(count_files(), 2);
+        spool_finish(s, e[0], SPOOL_DELIVERED);
+        ck_assert_uint_eq(count_files(), 0);
+        spool_close(s);
+}
+END_TEST
+
 START_TEST(untake_keeps_order) {
         struct spool *s = open_spool();
         struct spool_entry *a, *b;
@@ -371,6 +397,7 @@ int main(void) {
         tcase_add_test(tc, append_read_recover);
         tcase_add_test(tc, finish_and_reclaim);
         tcase_add_test(tc, finish_after_recovery_persists);
+        tcase_add_test(tc, empty_spool_leaves_no_file);
         tcase_add_test(tc, untake_keeps_order);
         tcase_add_test(tc, torn_tail);
         tcase_add_test(tc, corrupt_middle_record);

@@ -47,7 +47,7 @@ class Spool(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("spool is full", out.stderr)
         self.s.mode = ("status", 201, [])
-        wait_for(lambda: self.d.spool_files() == [], timeout=60, what="the spool to drain")
+        wait_for(lambda: self.d.spool_files() == [], timeout=150, what="the spool to drain")
         got = {int(b.split()[1]) for b in self.s.bodies() if b.startswith(b"full ")}
         self.assertEqual(got, acked)
 

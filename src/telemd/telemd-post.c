@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * telemd-post: telemd's delivery helper. telemd starts it when records are
+ * waiting and closes its socket when there are none; it runs the HTTP
+ * transfers and reports each result, and nothing else.
+ *
+ * Why a separate process: libcurl, its TLS library and their dependencies
+ * cost over 7 MiB of resident memory merely by being linked, which would
+ * stay with telemd for its whole life; here they exist only while there is
+ * something to send. It also keeps the code that parses a remote server's
+ * answers (HTTP, TLS) out of the process that holds the spool.
+ *
+ * The control socket is fd 3 (SOCK_SEQPACKET, see telemd-proto.h). Transfers
+ * run on libcurl's multi-socket API inside an sd-event loop (telemd-curl.c).
+ * The helper exits when telemd closes the socket or dies (PR_SET_PDEATHSIG).
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "strutil.h"
+#include "telemd-curl.h"
+#include "telemd-proto.h"
+#include "telemd-transfer.h"
+
+#define CONTROL_FD 3
+
+struct post {
+        sd_event *event;
+        struct curl_glue *glue;
+        sd_event_source *control;
+        struct proto_config config;
+        bool configured;
+        struct transfer *slots[PROTO_MAX_PARALLEL];
+        unsigned n_slots;
+        uint8_t packet[PROTO_PACKET_MAX];
+};
+
+static void send_result(struct post *p, const struct proto_result *r) {
+        uint8_t buf[64 + PROTO_MESSAGE_MAX];
+        int n = proto_encode_result(r, buf, sizeof(buf));
+
+        /* The socket is blocking for sends: telemd reads results promptly,
+         * and a result must not be lost to a full buffer. */
+        if (n < 0 || send(CONTROL_FD, buf, (size_t) n, MSG_NOSIGNAL) != n)
+                (void) sd_event_exit(p->event, EXIT_FAILURE);
+}
+
+static void on_done(CURL *easy, CURLcode result, void *userdata) {
+        struct post *p = userdata;
+        struct transfer *t = NULL;
+        struct proto_result r;
+
+        (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+        transfer_result(t, result, &r);
+        send_result(p, &r);
+}
+
+static struct transfer *free_slot(struct post *p) {
+        struct transfer *t;
+
+        for (unsigned i = 0; i < p->n_slots; i++)
+                if (!p->slots[i]->busy)
+                        return p->slots[i];
+        if (p->n_slots >= p->config.max_parallel)
+                return NULL;
+        t = malloc(sizeof(*t));
+        if (!t || transfer_init(t) < 0) {
+                free(t);
+                return NULL;
+        }
+        return p->slots[p->n_slots++] = t;
+}
+
+static int start_post(struct post *p, const struct proto_post *post) {
+        struct proto_result r = { .id = post->id, .outcome = PROTO_RETRY };
+        struct transfer *t;
+
+        if (!p->configured)
+                return -EPROTO;
+        t = free_slot(p);
+        if (!t) {
+                /* telemd never sends more than max_parallel at once; if it did,
+                 * the record goes back to it to be tried again. */
+                strscpy(r.message, "too many records at once", sizeof(r.message));
+                send_result(p, &r);
+                return 0;
+        }
+        if (transfer_prepare(t, post, &p->config) < 0 || curl_glue_add(p->glue, t->easy) < 0) {
+                t->busy = false;
+                strscpy(r.message, "could not set up the transfer", sizeof(r.message));
+                send_result(p, &r);
+        }
+        return 0;
+}
+
+static int handle_packet(struct post *p, size_t len) {
+        struct proto_post post;
+
+        switch (proto_type(p->packet, len)) {
+        case PROTO_CONFIG:
+                if (proto_decode_config(p->packet, len, &p->config) < 0)
+                        return -EBADMSG;
+                p->configured = true;
+                (void) curl_multi_setopt(curl_glue_multi(p->glue), CURLMOPT_MAX_HOST_CONNECTIONS,
+                                         (long) p->config.max_parallel);
+                return 0;
+        case PROTO_POST:
+                if (proto_decode_post(p->packet, len, &post) < 0)
+                        return -EBADMSG;
+                return start_post(p, &post);
+        default:
+                return -EBADMSG;
+        }
+}
+
+static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct post *p = userdata;
+
+        for (;;) {
+                ssize_t n = recv(fd, p->packet, sizeof(p->packet), MSG_DONTWAIT | MSG_TRUNC);
+                int r;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0) /* telemd closed the socket: nothing more to send */
+                        return sd_event_exit(p->event, EXIT_SUCCESS);
+                if ((size_t) n > sizeof(p->packet))
+                        r = -EMSGSIZE;
+                else
+                        r = handle_packet(p, (size_t) n);
+                if (r < 0) {
+                        log_error_errno(r, "Bad message from telemd: %m");
+                        return sd_event_exit(p->event, EXIT_FAILURE);
+                }
+        }
+}
+
+static int setup(struct post *p) {
+        sigset_t mask;
+        int r;
+
+        if (sd_is_socket(CONTROL_FD, AF_UNIX, SOCK_SEQPACKET, -1) <= 0)
+                return log_error_errno(-EBADF, "telemd-post is started by telemd, with its socket on fd 3");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        (void) signal(SIGPIPE, SIG_IGN);
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_error_errno(-EIO, "Failed to initialize libcurl");
+        r = sd_event_default(&p->event);
+        if (r >= 0)
+                r = sd_event_add_signal(p->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(p->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = curl_glue_new(p->event, on_done, p, &p->glue);
+        if (r >= 0)
+                r = sd_event_add_io(p->event, &p->control, CONTROL_FD, EPOLLIN, on_control, p);
+        return r < 0 ? log_error_errno(r, "Failed to set up: %m") : 0;
+}
+
+static void teardown(struct post *p) {
+        for (unsigned i = 0; i < p->n_slots; i++) {
+                if (p->slots[i]->busy)
+                        curl_glue_remove(p->glue, p->slots[i]->easy);
+                transfer_done(p->slots[i]);
+                free(p->slots[i]);
+        }
+        curl_glue_free(p->glue);
+        sd_event_source_disable_unref(p->control);
+        sd_event_unref(p->event);
+        curl_global_cleanup();
+}
+
+int main(int argc, char *argv[]) {
+        static struct post p;
+        int r;
+
+        log_set_program("telemd-post");
+        if (argc > 1) {
+                fprintf(stderr, "telemd-post %s: telemd's delivery helper; it takes no arguments and is "
+                                "started by telemd.\n",
+                        PACKAGE_VERSION);
+                return argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "--version")) ? 0 : 1;
+        }
+        /* Never outlive telemd, even if it is killed. (Had it died already,
+         * the first read of the socket ends the helper.) */
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+        r = ensure_std_fds();
+        if (r >= 0)
+                r = setup(&p);
+        if (r >= 0)
+                r = sd_event_loop(p.event);
+        teardown(&p);
+        return r < 0 ? EXIT_FAILURE : r;
+}
