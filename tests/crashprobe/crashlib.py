@@ -54,7 +54,7 @@ def check_core_pattern():
         skip(f"kernel.core_pattern is {pattern!r}, not 'core': cannot make real cores here")
 
 
-def make_core(program, directory):
+def make_core(program, directory, args=()):
     """Run a crash program in directory; return (core path, pid)."""
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
@@ -62,7 +62,8 @@ def make_core(program, directory):
     def unlimited_core():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-    proc = subprocess.Popen([str(PROGRAMS / program)], cwd=directory, preexec_fn=unlimited_core,
+    proc = subprocess.Popen([str(PROGRAMS / program)] + [str(a) for a in args], cwd=directory,
+                            preexec_fn=unlimited_core,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rc = proc.wait(timeout=120)
     assert rc == -signal.SIGSEGV, f"{program} ended with {rc}, expected SIGSEGV"
@@ -184,7 +185,8 @@ class CrashEnv:
         self.listener.stop()
         self.work.cleanup()
 
-    def run(self, args, core=None, pipe=None, stdin=None, as_nobody=True, timeout=120, preexec=None, wrapper=()):
+    def run(self, args, core=None, pipe=None, stdin=None, as_nobody=True, timeout=120, preexec=None, wrapper=(),
+            env=None):
         """Run crashprobe -f <config> -v ARGS. core: a file given with -c;
         pipe: a file streamed through stdin; stdin: an open file object;
         wrapper: a command line to run it under (before setpriv)."""
@@ -198,7 +200,7 @@ class CrashEnv:
         out, err = self.work / "stdout", self.work / "stderr"
         with open(out, "wb") as fo, open(err, "wb") as fe:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE if pipe else (stdin or subprocess.DEVNULL),
-                                    stdout=fo, stderr=fe, preexec_fn=preexec)
+                                    stdout=fo, stderr=fe, preexec_fn=preexec, env=env)
             writer = None
             if pipe:
                 writer = threading.Thread(target=_feed, args=(proc.stdin, pipe), daemon=True)

@@ -4,12 +4,15 @@
 A real core is cut at many points (in the ELF header, the program headers,
 the notes, the memory) and damaged with seeded random bytes; garbage, an
 ELF file that is not a core, a non-pipe stdin and a symlink given to -c are
-tried too. crashprobe must always end by itself, never by a signal, with
+tried too, and a module file that became a FIFO after the crash (libdwfl's
+open() of it blocks: the unwinder child must be stopped at its deadline). crashprobe must always end by itself, never by a signal, with
 either a record that says what went wrong or a clear message and exit 1.
 """
 import os
 import random
+import shutil
 import struct
+import time
 
 from crashlib import CrashEnv, Failures, PROGRAMS, check_core_pattern, header, make_core
 
@@ -107,6 +110,28 @@ def test_unusable_input(env):
     f.check(r.rc == 1 and "No such file" in r.stderr, "-c names a missing file", repr(r))
 
 
+def test_module_file_blocks(env):
+    """A module file that turned into a FIFO after the crash: libdwfl's open()
+    blocks forever; the unwinder must be stopped and the record still sent."""
+    work = env.work.path / "fifo"
+    work.mkdir()
+    work.chmod(0o755)
+    victim = work / "victim.so"
+    shutil.copy(PROGRAMS / "crash-deep", victim)
+    core, _ = make_core("crash-mapfile", work / "run", args=[victim])
+    victim.unlink()
+    os.mkfifo(victim, 0o666)
+    start = time.monotonic()
+    r = env.run(["-p", "crash-mapfile", "-s", "11"], core=core, timeout=60)
+    elapsed = time.monotonic() - start
+    ended_cleanly(r, "module file is a FIFO")
+    rec = r.records[0] if r.records else {}
+    f.check(rec.get("classification") == "org.clearlinux/crash/error"
+            and "The unwinder did not finish within 7000 ms and was stopped." in rec.get("payload", ""),
+            "module file is a FIFO: an error record says the unwinder was stopped", repr(r))
+    print(f"module file is a FIFO: crashprobe ended after {elapsed:.1f} s")
+
+
 def test_arguments(env):
     r = env.run([])
     f.check(r.rc == 1 and r.stdout == "Missing required -p option. See --help output\n", "-p is required", repr(r))
@@ -125,7 +150,7 @@ def main():
         for test in (test_truncated, test_damaged):
             print(f"== {test.__name__}")
             test(env, core)
-        for test in (test_unusable_input, test_arguments):
+        for test in (test_unusable_input, test_module_file_blocks, test_arguments):
             print(f"== {test.__name__}")
             test(env)
     f.exit()

@@ -210,10 +210,14 @@ static void explain_end(struct payload *p, const struct reply *rp, bool killed, 
 
         if (rp->done || (!killed && status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0))
                 return;
-        if (killed) {
+        if (killed && p->threads > 0) {
                 snprintf(msg, sizeof(msg), "Backtrace truncated: the unwinder was stopped after %u ms.",
                          caps->unwind_timeout_ms + caps->unwind_kill_ms);
                 payload_add_note(p, msg);
+        } else if (killed) {
+                snprintf(msg, sizeof(msg), "The unwinder did not finish within %u ms and was stopped.",
+                         caps->unwind_timeout_ms + caps->unwind_kill_ms);
+                payload_set_error(p, msg);
         } else if (status != -1 && WIFSIGNALED(status)) {
                 snprintf(msg, sizeof(msg), "The unwinder was killed by signal %d (%s) while reading the core.",
                          WTERMSIG(status), strsignal(WTERMSIG(status)));
