@@ -206,7 +206,8 @@ class Bench:
             try:
                 self.flood(conf, 10)
                 self.wait_spool_empty(work)
-                time.sleep(2)
+                # telemd-post lingers 5 s after the last record, then exits.
+                time.sleep(8)
                 tids = os.listdir(f"/proc/{d.pid}/task")
                 per_thread = lambda: sum(
                     int(l.split()[1]) for t in tids

@@ -50,7 +50,7 @@ struct slot {
 struct delivery {
         struct manager *m;
         struct worker *worker;
-        struct slot slots[PROTO_MAX_PARALLEL];
+        struct slot slots[PROTO_WINDOW];
         unsigned n_busy;
         sd_event_source *linger; /* lets telemd-post go after a quiet spell */
         char buf[SPOOL_DATA_MAX];
@@ -178,12 +178,14 @@ static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t m
 
 /* ---- starting transfers -------------------------------------------------- */
 
+/* telemd-post gets up to four records per transfer it may run, so it never
+ * waits for telemd between two transfers (see telemd-post.c). */
 static struct slot *free_slot(struct delivery *d) {
-        unsigned want = (unsigned) MIN(d->m->config.max_parallel_transfers, (int64_t) PROTO_MAX_PARALLEL);
+        unsigned want = (unsigned) MIN(4 * d->m->config.max_parallel_transfers, (int64_t) PROTO_WINDOW);
 
         if (d->n_busy >= want)
                 return NULL;
-        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+        for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (!d->slots[i].entry)
                         return &d->slots[i];
         return NULL;
@@ -323,7 +325,7 @@ static void on_success(struct delivery *d) {
 }
 
 static struct slot *slot_of(struct delivery *d, uint64_t id) {
-        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+        for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (d->slots[i].entry && d->slots[i].entry->id == id)
                         return &d->slots[i];
         return NULL;
@@ -392,7 +394,7 @@ static void on_worker_exit(bool expected, void *userdata) {
                 delivery_kick(d); /* records may have come while it was leaving */
                 return;
         }
-        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+        for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (d->slots[i].entry)
                         release_slot(d, &d->slots[i], true);
         if (had && !d->m->stopping) {
@@ -449,7 +451,7 @@ int delivery_new(struct manager *m, struct delivery **ret) {
 void delivery_abort(struct delivery *d) {
         if (!d)
                 return;
-        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+        for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (d->slots[i].entry)
                         release_slot(d, &d->slots[i], true);
         worker_release(d->worker);

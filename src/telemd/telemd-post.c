@@ -37,14 +37,19 @@
 
 #define CONTROL_FD 3
 
+/* telemd hands over up to PROTO_WINDOW records at once, so that a new
+ * transfer can start the moment one ends, without a round trip through
+ * telemd; at most max_parallel of them run, the rest wait here in order. */
 struct post {
         sd_event *event;
         struct curl_glue *glue;
         sd_event_source *control;
         struct proto_config config;
         bool configured;
-        struct transfer *slots[PROTO_MAX_PARALLEL];
-        unsigned n_slots;
+        struct transfer *slots[PROTO_WINDOW];
+        unsigned n_slots, running;
+        struct transfer *waiting[PROTO_WINDOW]; /* prepared, not started; oldest first */
+        unsigned n_waiting;
         uint8_t packet[PROTO_PACKET_MAX];
 };
 
@@ -58,6 +63,28 @@ static void send_result(struct post *p, const struct proto_result *r) {
                 (void) sd_event_exit(p->event, EXIT_FAILURE);
 }
 
+static void fail_transfer(struct post *p, struct transfer *t, const char *why) {
+        struct proto_result r = { .id = t->id, .outcome = PROTO_RETRY };
+
+        t->busy = false;
+        strscpy(r.message, why, sizeof(r.message));
+        send_result(p, &r);
+}
+
+/* Start waiting transfers while there is room. */
+static void start_waiting(struct post *p) {
+        while (p->n_waiting > 0 && p->running < p->config.max_parallel) {
+                struct transfer *t = p->waiting[0];
+
+                memmove(p->waiting, p->waiting + 1, --p->n_waiting * sizeof(p->waiting[0]));
+                if (curl_glue_add(p->glue, t->easy) < 0) {
+                        fail_transfer(p, t, "could not start the transfer");
+                        continue;
+                }
+                p->running++;
+        }
+}
+
 static void on_done(CURL *easy, CURLcode result, void *userdata) {
         struct post *p = userdata;
         struct transfer *t = NULL;
@@ -65,7 +92,9 @@ static void on_done(CURL *easy, CURLcode result, void *userdata) {
 
         (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
         transfer_result(t, result, &r);
+        p->running--;
         send_result(p, &r);
+        start_waiting(p);
 }
 
 static struct transfer *free_slot(struct post *p) {
@@ -74,7 +103,7 @@ static struct transfer *free_slot(struct post *p) {
         for (unsigned i = 0; i < p->n_slots; i++)
                 if (!p->slots[i]->busy)
                         return p->slots[i];
-        if (p->n_slots >= p->config.max_parallel)
+        if (p->n_slots >= PROTO_WINDOW)
                 return NULL;
         t = malloc(sizeof(*t));
         if (!t || transfer_init(t) < 0) {
@@ -85,24 +114,25 @@ static struct transfer *free_slot(struct post *p) {
 }
 
 static int start_post(struct post *p, const struct proto_post *post) {
-        struct proto_result r = { .id = post->id, .outcome = PROTO_RETRY };
         struct transfer *t;
 
         if (!p->configured)
                 return -EPROTO;
         t = free_slot(p);
         if (!t) {
-                /* telemd never sends more than max_parallel at once; if it did,
-                 * the record goes back to it to be tried again. */
+                /* telemd never hands over more than PROTO_WINDOW at once; if it
+                 * did, the record goes back to it to be tried again. */
+                struct proto_result r = { .id = post->id, .outcome = PROTO_RETRY };
                 strscpy(r.message, "too many records at once", sizeof(r.message));
                 send_result(p, &r);
                 return 0;
         }
-        if (transfer_prepare(t, post, &p->config) < 0 || curl_glue_add(p->glue, t->easy) < 0) {
-                t->busy = false;
-                strscpy(r.message, "could not set up the transfer", sizeof(r.message));
-                send_result(p, &r);
+        if (transfer_prepare(t, post, &p->config) < 0) {
+                fail_transfer(p, t, "could not set up the transfer");
+                return 0;
         }
+        p->waiting[p->n_waiting++] = t;
+        start_waiting(p);
         return 0;
 }
 
@@ -179,7 +209,7 @@ static int setup(struct post *p) {
 static void teardown(struct post *p) {
         for (unsigned i = 0; i < p->n_slots; i++) {
                 if (p->slots[i]->busy)
-                        curl_glue_remove(p->glue, p->slots[i]->easy);
+                        curl_glue_remove(p->glue, p->slots[i]->easy); /* harmless if it never started */
                 transfer_done(p->slots[i]);
                 free(p->slots[i]);
         }

@@ -24,6 +24,8 @@
 #define PROTO_PATH_MAX 4096
 #define PROTO_MESSAGE_MAX 256
 #define PROTO_MAX_PARALLEL 64
+/* How many records telemd hands to telemd-post before hearing back. */
+#define PROTO_WINDOW 64
 /* The largest packet: a POST of the largest record. */
 #define PROTO_PACKET_MAX (16 + SPOOL_DATA_MAX)
 
