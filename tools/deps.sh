@@ -13,7 +13,7 @@ libinih-dev check
 libcurl4-openssl-dev libsystemd-dev systemd
 libdw-dev libelf-dev
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjson-c-dev postgresql
-python3 valgrind strace groff-base
+python3 valgrind strace groff-base man-db
 "
 
 missing=""

@@ -316,14 +316,15 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
 }
 
 static int parse_segment_name(const char *name, uint64_t *ret) {
-        const char *p = startswith(name, SEGMENT_PREFIX);
+        const char *digits = name + STRLEN(SEGMENT_PREFIX);
         char *end;
 
-        if (!p || strlen(p) != 16 + STRLEN(SEGMENT_SUFFIX) || !streq(p + 16, SEGMENT_SUFFIX))
+        if (strlen(name) != STRLEN(SEGMENT_PREFIX) + 16 + STRLEN(SEGMENT_SUFFIX) ||
+            strncmp(name, SEGMENT_PREFIX, STRLEN(SEGMENT_PREFIX)) != 0 || !streq(digits + 16, SEGMENT_SUFFIX))
                 return -EINVAL;
         errno = 0;
-        *ret = strtoull(p, &end, 16);
-        return errno == 0 && end == p + 16 ? 0 : -EINVAL;
+        *ret = strtoull(digits, &end, 16);
+        return errno == 0 && end == digits + 16 ? 0 : -EINVAL;
 }
 
 static int cmp_names(const void *a, const void *b) {
