@@ -316,15 +316,19 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
 }
 
 static int parse_segment_name(const char *name, uint64_t *ret) {
-        const char *digits = name + STRLEN(SEGMENT_PREFIX);
-        char *end;
+        const size_t len = STRLEN(SEGMENT_PREFIX) + 16 + STRLEN(SEGMENT_SUFFIX);
+        char digits[17], *end;
 
-        if (strlen(name) != STRLEN(SEGMENT_PREFIX) + 16 + STRLEN(SEGMENT_SUFFIX) ||
-            strncmp(name, SEGMENT_PREFIX, STRLEN(SEGMENT_PREFIX)) != 0 || !streq(digits + 16, SEGMENT_SUFFIX))
+        /* Lengths are checked first and everything after uses memcmp/memcpy
+         * on them (also keeps gcc's -Wstringop-overread quiet under ASan). */
+        if (strnlen(name, len + 1) != len || memcmp(name, SEGMENT_PREFIX, STRLEN(SEGMENT_PREFIX)) != 0 ||
+            memcmp(name + len - STRLEN(SEGMENT_SUFFIX), SEGMENT_SUFFIX, STRLEN(SEGMENT_SUFFIX)) != 0)
                 return -EINVAL;
+        memcpy(digits, name + STRLEN(SEGMENT_PREFIX), 16);
+        digits[16] = '\0';
         errno = 0;
         *ret = strtoull(digits, &end, 16);
-        return errno == 0 && end == digits + 16 ? 0 : -EINVAL;
+        return errno == 0 && end == digits + 16 && digits[0] != '-' && digits[0] != '+' ? 0 : -EINVAL;
 }
 
 static int cmp_names(const void *a, const void *b) {
