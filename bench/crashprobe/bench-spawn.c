@@ -8,7 +8,8 @@
  * own. stdin, stdout and stderr are passed through.
  *
  * Usage: bench-spawn COMMAND [ARG...]
- * Prints "wall_us=<n> maxrss_kib=<n> status=<exit code, or 128+signal>" on stderr.
+ * Prints "wall_us=<n> cpu_us=<n> maxrss_kib=<n> status=<exit code, or 128+signal>"
+ * on stderr (cpu_us: user plus system time of the command and its children).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,9 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        fprintf(stderr, "wall_us=%lld maxrss_kib=%ld status=%d\n", now_us() - start, ru.ru_maxrss, code);
+        fprintf(stderr, "wall_us=%lld cpu_us=%lld maxrss_kib=%ld status=%d\n", now_us() - start,
+                (long long) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+                        ru.ru_stime.tv_usec,
+                ru.ru_maxrss, code);
         return code;
 }

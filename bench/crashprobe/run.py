@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """crashprobe benchmark: wall time, peak RSS and bytes written to disk.
 
-The kernel dumps real cores of three programs (a crash five calls deep, the
-same crash in a process with 200 MiB of heap, and a stripped binary) into a
+The kernel dumps real cores of three programs (a crash five calls deep, deep
+recursion whose 64 reported frames are all in the program (so no libc debug
+information is read), a crash in a process with 200 MiB of heap, and a
+stripped binary) into a
 private directory; each core is then given to crashprobe REPETITIONS times,
 through a pipe as the kernel does (fed from memory, so reading the file is
 not counted) and, for comparison, with -c. Wall time runs from the start of
@@ -37,6 +39,7 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.g
 
 CASES = [
     ("5-frame crash, pipe", "crash-deep", "pipe"),
+    ("64 frames, no libc, pipe", "crash-recurse", "pipe"),
     ("200 MiB heap, pipe", "crash-bigheap", "pipe"),
     ("stripped binary, pipe", "crash-stripped", "pipe"),
     ("5-frame crash, -c", "crash-deep", "file"),
@@ -114,7 +117,7 @@ def feed(stdin, data):
 
 
 def run_once(spawn, argv, data, core, wrapper=()):
-    """One crashprobe run through bench-spawn; returns (seconds, peak RSS KiB)."""
+    """One crashprobe run through bench-spawn; returns (wall seconds, peak RSS KiB, CPU seconds)."""
     if data is None:
         argv = argv + ["-c", str(core)]
     proc = subprocess.Popen([str(spawn)] + list(wrapper) + argv,
@@ -128,10 +131,10 @@ def run_once(spawn, argv, data, core, wrapper=()):
     proc.wait()
     if writer:
         writer.join()
-    m = re.search(r"wall_us=(\d+) maxrss_kib=(\d+) status=(\d+)", stderr)
+    m = re.search(r"wall_us=(\d+) cpu_us=(\d+) maxrss_kib=(\d+) status=(\d+)", stderr)
     if proc.returncode != 0 or not m:
         raise RuntimeError(f"crashprobe failed ({proc.returncode}): {stderr}")
-    return int(m.group(1)) / 1e6, int(m.group(2))
+    return int(m.group(1)) / 1e6, int(m.group(3)), int(m.group(2)) / 1e6
 
 
 WRITE_RE = re.compile(r"^\d+ +(write|pwrite64|writev|pwritev2?)\(\d+<([^>]*)>.*\) = (\d+)$")
@@ -178,8 +181,8 @@ def main():
         conf.write_text(f"[settings]\nsocket_path={work}/sock\nopt_in_file={work}/opt-in\n"
                         f"no_privacy_filters_file={work}/no-filters\n")
         cores = {p: make_core(programs / p, work / p) for p in {c[1] for c in CASES}}
-        print(f"{'case':<24} {'core':>9} {'wall median':>12} {'wall min':>9} {'peak RSS median':>16} "
-              f"{'bytes to disk':>14}")
+        print(f"{'case':<26} {'core':>9} {'wall median':>12} {'wall min':>9} {'CPU median':>11} "
+              f"{'peak RSS median':>16} {'bytes to disk':>14}")
         for name, program, mode in CASES:
             core = cores[program]
             data = core.read_bytes() if mode == "pipe" else None
@@ -188,9 +191,11 @@ def main():
             written, opened = disk_writes(spawn, argv, data, core, work / "strace.log")
             wall = statistics.median(r[0] for r in runs)
             rss = statistics.median(r[1] for r in runs)
+            cpu = statistics.median(r[2] for r in runs)
             disk = "n/a (no strace)" if written is None else str(written)
-            print(f"{name:<24} {core.stat().st_size / 2**20:>7.1f}Mi {wall * 1000:>10.1f}ms "
-                  f"{min(r[0] for r in runs) * 1000:>7.1f}ms {rss / 1024:>13.1f}MiB {disk:>14}", flush=True)
+            print(f"{name:<26} {core.stat().st_size / 2**20:>7.1f}Mi {wall * 1000:>10.1f}ms "
+                  f"{min(r[0] for r in runs) * 1000:>7.1f}ms {cpu * 1000:>9.1f}ms {rss / 1024:>13.1f}MiB "
+                  f"{disk:>14}", flush=True)
             if opened:
                 print(f"  files opened for writing: {', '.join(sorted(set(opened)))}")
             del data
