@@ -3,12 +3,13 @@
 
 Cases: a crash five calls deep; a crash in a non-main thread (its backtrace
 must come first); a stripped binary (frames carry build-id and offset, and
-the offsets point at the right functions); deep recursion (the frame cap);
+the offsets point at the right functions); a binary deleted after the crash; deep recursion (the frame cap);
 a process with 200 MiB of heap read through a pipe (memory stays bounded).
 Every core is processed twice, once through a pipe and once with -c, and
 both payloads must be identical. Every frame line must parse with the
 reference backend's pattern.
 """
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -129,6 +130,37 @@ def test_stripped(env, work):
         f.check(ok, f"crash-stripped: frame #{i} carries build-id and an offset inside {function}()", line)
 
 
+def test_deleted_binary(env, work):
+    """The program is deleted after the crash (an upgrade): its frames still
+    name it and carry build-id and offset, from the core alone."""
+    directory = work / "deleted"
+    directory.mkdir(parents=True)
+    directory.chmod(0o755)
+    exe = directory / "crash-deleted"
+    shutil.copy(PROGRAMS / "crash-deep", exe)
+    core, pid = make_core(exe, directory / "run")
+    exe.unlink()
+    r = env.run(["-p", "crash-deleted", "-s", "11"], core=core)
+    _, lines = frames(r.payload)
+    build_id = read_build_id(PROGRAMS / "crash-deep")
+    # Without the file there is no CFI for _start, so unwinding ends with an
+    # error below it and, as in the original, the record is an error record.
+    rec = r.records[0] if r.records else {}
+    error = any(line.startswith("Error: ") for line in header(r.payload))
+    f.check(rec.get("classification") == ("org.clearlinux/crash/error" if error else "org.clearlinux/crash/clr")
+            and r.rc == (1 if error else 0), "deleted binary: reported, classified by whether unwinding failed",
+            repr(r))
+    for i, function in enumerate(["level5", "level4", "level3", "level2", "level1", "main"]):
+        line = lines[i] if i < len(lines) else ""
+        prefix = f"#{i} ??? - [{exe}] - (build-id {build_id}, +0x"
+        ok = line.startswith(prefix) and line.endswith(")")
+        if ok:
+            lo, hi = symbol_range(PROGRAMS / "crash-deep", function)
+            ok = lo <= int(line[len(prefix):-1], 16) < hi
+        f.check(ok, f"deleted binary: frame #{i} names the file, its build-id and an offset inside {function}()",
+                line)
+
+
 def test_recursion(env, work):
     core, pid = make_core("crash-recurse", work / "recurse")
     r = run_both(env, "crash-recurse", core, pid)
@@ -160,7 +192,7 @@ def main():
     check_core_pattern()
     with CrashEnv(filters=False) as env:
         work = env.work.path / "cores"
-        for test in (test_deep, test_threads, test_stripped, test_recursion, test_big_heap):
+        for test in (test_deep, test_threads, test_stripped, test_deleted_binary, test_recursion, test_big_heap):
             print(f"== {test.__name__}")
             test(env, work)
     f.exit()

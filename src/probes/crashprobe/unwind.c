@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core-source.h"
 #include "macro.h"
@@ -55,6 +56,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
         char path[sizeof(DEBUG_DIR "/.build-id/") + 2 * 64 + 2];
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(mod, &id, &vaddr), fd;
+        char *name;
         size_t o;
 
         *elfp = NULL;
@@ -66,8 +68,13 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -1;
-        free(*file_name);
-        *file_name = strdup(path);
+        name = strdup(path);
+        if (!name) {
+                close(fd);
+                return -1;
+        }
+        free(*file_name); /* libdwfl's, malloc'ed: the module's file name */
+        *file_name = name;
         return fd;
 }
 
