@@ -4,7 +4,14 @@
  * only the parts of the kernel's core that crashprobe kept. Each PT_LOAD of
  * the original becomes one or more PT_LOADs: "kept" pieces whose bytes are in
  * the image, and "gap" pieces (p_filesz 0, p_offset at the image's end) whose
- * reads fail cleanly. libelf/libdwfl read it like any core file.
+ * reads fail cleanly. libelf (elf_memory) and libdwfl read it like any core.
+ * Why an image rather than own Dwfl_Thread_Callbacks with a memory_read over
+ * a sparse map: dwfl_core_file_attach() sets up each thread's registers from
+ * NT_PRSTATUS for every architecture elfutils knows, which own callbacks
+ * would have to redo per architecture. With elfutils 0.188 a hole must have
+ * its p_offset past the end, because core_memory_read() ignores p_filesz;
+ * pieces are aligned to the core's page size, because libdwfl rounds segment
+ * starts to it.
  *
  * Layout: [ELF header, padded to a page][kept data, page-aligned][notes]
  * [program headers]. The whole image lives in one anonymous mapping
