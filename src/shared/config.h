@@ -47,7 +47,12 @@ struct telem_config {
         char *static_machine_id_file;
         char *machine_id_file;
         char *no_privacy_filters_file; /* crashprobe: its existence turns the privacy filters off */
-        char *journal_dir; /* the record journal and the rejected-record copies */
+        char *journal_dir;         /* the record journal and the rejected-record copies */
+        char *control_socket_path; /* telemctl talks to telemd here */
+        char *state_file;          /* telemd's counters, for telemctl when telemd is not running */
+        int64_t journal_max_entries;   /* lines per journal file (two files are kept) */
+        int64_t retention_max_records; /* retained record copies */
+        int64_t retention_max_bytes;
 
         /* telemd tuning */
         int64_t spool_sync_interval;    /* ms between group fdatasyncs; 0 = sync before every ack */

@@ -136,7 +136,7 @@ int read_file_follow(const char *path, size_t max, char **ret, size_t *ret_len) 
         return read_regular_fd(fd, &st, max, ret, ret_len);
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool durable) {
         char tmp[NAME_MAX + 1], id[TM_RANDOM_ID_LENGTH + 1];
         _cleanup_close_ int fd = -1;
         int r;
@@ -153,7 +153,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
         r = loop_write(fd, data, len);
         if (r >= 0)
                 r = RET_NERRNO(fchmod(fd, mode)); /* the umask must not weaken or strengthen it */
-        if (r >= 0)
+        if (r >= 0 && durable)
                 r = RET_NERRNO(fsync(fd));
         if (r >= 0)
                 r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
@@ -161,7 +161,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        return RET_NERRNO(fsync(dirfd));
+        return durable ? RET_NERRNO(fsync(dirfd)) : 0;
 }
 
 int ensure_std_fds(void) {

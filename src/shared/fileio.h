@@ -35,9 +35,10 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 int read_file_follow(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Replace name in dirfd atomically: write a temporary file created with
- * O_EXCL and the given mode, fsync it, rename it over name and fsync the
- * directory. The temporary is removed on any failure. */
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+ * O_EXCL and the given mode, rename it over name. With durable, the file is
+ * fsynced before the rename and the directory after it. The temporary is
+ * removed on any failure. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool durable);
 
 /* write()/read() the whole buffer, retrying on EINTR and short counts. */
 int loop_write(int fd, const void *buf, size_t len);

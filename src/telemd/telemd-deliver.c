@@ -133,10 +133,10 @@ static void expire_head(struct delivery *d) {
         struct spool_entry *e;
 
         while ((e = spool_first(m->spool)) && expired(d, e, now_rt)) {
-                log_notice("Record %llu expired after %lld minutes in the spool without delivery",
-                           (unsigned long long) e->id, (long long) m->config.record_expiry);
+                log_notice("Record %s expired after %lld minutes in the spool without delivery", e->record_id,
+                           (long long) m->config.record_expiry);
                 m->counters.expired++;
-                spool_finish(m->spool, e, SPOOL_EXPIRED);
+                manager_finish_record(m, e, SPOOL_EXPIRED, "record_expiry reached");
         }
 }
 
@@ -161,8 +161,8 @@ static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t m
                 return true;
         if (m->config.rate_limit_strategy == RATE_LIMIT_DROP) {
                 m->counters.rate_dropped++;
-                log_info("Rate limit reached; dropped record %llu (strategy drop)", (unsigned long long) e->id);
-                spool_finish(m->spool, e, SPOOL_DROPPED);
+                log_info("Rate limit reached; dropped record %s (strategy drop)", e->record_id);
+                manager_finish_record(m, e, SPOOL_DROPPED, "rate limit (strategy drop)");
                 return false;
         }
         if (!d->held_rate_limit) {
@@ -208,10 +208,9 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
 
         r = spool_read(m->spool, e, d->buf);
         if (r < 0) {
-                log_error_errno(r, "Failed to read record %llu back from the spool: %m; dropping it",
-                                (unsigned long long) e->id);
+                log_error_errno(r, "Failed to read record %s back from the spool: %m; dropping it", e->record_id);
                 m->counters.internal_errors++;
-                spool_finish(m->spool, e, SPOOL_REJECTED);
+                manager_finish_record(m, e, SPOOL_REJECTED, "unreadable in the spool");
                 return 0;
         }
         worker_config(&m->config, &pc);
@@ -361,19 +360,18 @@ static void on_result(const struct proto_result *r, void *userdata) {
                 d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
                 on_success(d);
                 release_slot(d, t, false);
-                spool_finish(m->spool, e, SPOOL_DELIVERED);
+                manager_finish_record(m, e, SPOOL_DELIVERED, NULL);
                 break;
         case PROTO_REJECTED:
                 m->counters.rejected++;
                 strscpy(d->last_error, r->message, sizeof(d->last_error));
-                log_warning("Server rejected record %llu for good (%s); dropping it", (unsigned long long) e->id,
-                            r->message);
+                log_warning("Server rejected record %s for good (%s); dropping it", e->record_id, r->message);
                 rejected_save(&m->config, m->spool, e, r->status, r->message);
                 on_success(d); /* the server is up and answering */
                 release_slot(d, t, false);
                 if (t->charged)
                         ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                spool_finish(m->spool, e, SPOOL_REJECTED);
+                manager_finish_record(m, e, SPOOL_REJECTED, r->message);
                 break;
         case PROTO_RETRY:
                 m->counters.retries++;

@@ -98,7 +98,7 @@ int machine_id_refresh(struct machine_id *m, const char *path, time_t now) {
         m->unsaved = true;
         if (dirfd < 0)
                 return dirfd;
-        r = write_file_atomic_at(dirfd, base, m->id, strlen(m->id), 0644);
+        r = write_file_atomic_at(dirfd, base, m->id, strlen(m->id), 0644, true);
         if (r < 0)
                 return r;
         m->unsaved = false;

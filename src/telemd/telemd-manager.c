@@ -17,9 +17,12 @@
 #include "macro.h"
 #include "strutil.h"
 #include "telemd-commit.h"
+#include "telemd-control.h"
 #include "telemd-deliver.h"
 #include "telemd-intake.h"
+#include "telemd-journal.h"
 #include "telemd-manager.h"
+#include "telemd-rejected.h"
 #include "telemd-spool.h"
 #include "telemd-status.h"
 #include "telemd-sync.h"
@@ -49,11 +52,13 @@ int manager_new(const char *config_path, struct manager **ret) {
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        m->control = control_free(m->control);
         m->intake = intake_free(m->intake);
         m->delivery = delivery_free(m->delivery);
         commit_done(m);
         status_done(m);
         m->spool = spool_close(m->spool);
+        m->journal = journal_close(m->journal);
         sd_event_source_disable_unref(m->machine_id_timer);
         sd_event_source_disable_unref(m->idle_timer);
         sd_event_unref(m->event);
@@ -94,12 +99,18 @@ static void reload(struct manager *m) {
         m->config = n;
 
         spool_set_quota(m->spool, m->config.spool_max_size);
+        journal_reconfigure(m->journal, &m->config);
         r = machine_id_load_override(&m->machine_id, m->config.static_machine_id_file);
         if (r < 0)
                 log_warning_errno(r, "Failed to read %s: %m, ignoring", m->config.static_machine_id_file);
         manager_refresh_machine_id(m);
         delivery_reconfigure(m->delivery);
         manager_state_changed(m);
+}
+
+void manager_finish_record(struct manager *m, struct spool_entry *e, enum spool_state state, const char *reason) {
+        journal_finished(m->journal, m->spool, e, state, reason);
+        spool_finish(m->spool, e, state);
 }
 
 /* ---- machine id ---------------------------------------------------------- */
@@ -261,6 +272,10 @@ int manager_start(struct manager *m) {
                                        m->config.spool_dir);
         spool_set_quota(m->spool, m->config.spool_max_size);
         log_recovery(m);
+        status_load_counters(m);
+        r = journal_open(&m->config, &m->journal);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the record journal: %m");
         r = setup_machine_id(m);
         if (r >= 0)
                 r = delivery_new(m, &m->delivery);
@@ -269,6 +284,11 @@ int manager_start(struct manager *m) {
         r = intake_new(m, &m->intake, &m->socket_activated);
         if (r < 0)
                 return r;
+        r = control_new(m, &m->control);
+        if (r < 0)
+                log_warning_errno(r, "Failed to listen on the control socket %s: %m; telemctl will read the state "
+                                     "files instead, ignoring",
+                                  m->config.control_socket_path);
         r = sd_event_add_time(m->event, &m->idle_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_idle_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->idle_timer, SD_EVENT_OFF);
@@ -290,5 +310,22 @@ int manager_run(struct manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         commit_flush(m);
+        status_save(m);
         return r;
+}
+
+unsigned manager_purge(struct manager *m) {
+        struct spool_entry *e;
+        unsigned n = 0;
+
+        delivery_abort(m->delivery);
+        while ((e = spool_first(m->spool))) {
+                manager_finish_record(m, e, SPOOL_PURGED, "opted out");
+                n++;
+        }
+        journal_purge_copies(m->journal);
+        rejected_purge(&m->config);
+        log_info("Opted out: %u queued records deleted, with every kept copy", n);
+        manager_state_changed(m);
+        return n;
 }

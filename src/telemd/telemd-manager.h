@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "spool-format.h"
 #include "telemd-machine-id.h"
 
 struct spool;
@@ -19,6 +20,8 @@ struct spool_entry;
 struct syncer;
 struct intake;
 struct delivery;
+struct journal;
+struct control;
 
 struct telemd_counters {
         uint64_t received;        /* records taken in and queued */
@@ -48,6 +51,7 @@ struct manager {
 
         struct intake *intake;
         struct delivery *delivery;
+        struct journal *journal;
 
         struct machine_id machine_id;
         sd_event_source *machine_id_timer;
@@ -56,6 +60,9 @@ struct manager {
         sd_event_source *status_timer;
         bool status_dirty;
         bool notify;
+        bool state_warned;
+        int64_t started;
+        struct control *control;
         bool socket_activated;
         bool stopping;
 
@@ -85,6 +92,13 @@ int manager_load_config(struct manager *m, struct telem_config *ret);
 
 /* Check the machine id file now (rotating the id if it is due). */
 void manager_refresh_machine_id(struct manager *m);
+
+/* A record leaves the queue: journal it, then finish it in the spool. */
+void manager_finish_record(struct manager *m, struct spool_entry *e, enum spool_state state, const char *reason);
+
+/* Opt-out: delete every queued record and every retained or rejected copy.
+ * Returns how many queued records were deleted. */
+unsigned manager_purge(struct manager *m);
 
 /* Something changed that STATUS= and the idle logic care about. */
 void manager_state_changed(struct manager *m);

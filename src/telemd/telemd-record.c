@@ -12,7 +12,9 @@
 #include "frame.h"
 #include "header-block.h"
 #include "log.h"
+#include "randid.h"
 #include "telemd-deliver.h"
+#include "telemd-journal.h"
 #include "telemd-manager.h"
 #include "telemd-record.h"
 #include "telemd-spool.h"
@@ -23,8 +25,8 @@ static void refuse(struct manager *m, const char *what, uid_t uid, pid_t pid) {
         log_warning("Refused a record from uid %u pid %d: %s", (unsigned) uid, (int) pid, what);
 }
 
-static uint8_t store(struct manager *m, const char *canon, size_t canon_len, const struct frame_view *f, uid_t uid,
-                     pid_t pid) {
+static uint8_t store(struct manager *m, const char *canon, size_t canon_len, const struct frame_view *f,
+                     const struct header_view *view, uid_t uid, pid_t pid) {
         struct spool_entry *e;
         int r;
 
@@ -45,7 +47,9 @@ static uint8_t store(struct manager *m, const char *canon, size_t canon_len, con
                 return TM_STATUS_INTERNAL;
         }
         m->counters.received++;
-        log_debug("Queued record %llu from uid %u pid %d", (unsigned long long) e->id, (unsigned) uid, (int) pid);
+        log_debug("Queued record %s from uid %u pid %d", e->record_id, (unsigned) uid, (int) pid);
+        journal_taken(m->journal, e->record_id, view, (uint32_t) uid, "queued");
+        journal_retain(m->journal, e->record_id, canon, canon_len, f->payload, f->payload_size);
         delivery_kick(m->delivery);
         return TM_STATUS_QUEUED;
 }
@@ -73,12 +77,19 @@ void record_take(struct manager *m, const uint8_t *frame, size_t len, uid_t uid,
                 return;
         }
         if (!m->config.record_server_delivery_enabled) {
-                /* Local-only mode: nothing is posted or spooled. */
+                /* Local-only mode: nothing is posted or spooled, but the
+                 * journal (and retention) still show what was handled. */
+                char id[TM_RANDOM_ID_LENGTH + 1];
+
                 m->counters.local_only++;
+                if (random_id(id) == 0) {
+                        journal_taken(m->journal, id, &view, (uint32_t) uid, "local");
+                        journal_retain(m->journal, id, canon, (size_t) n, f.payload, f.payload_size);
+                }
                 ret->status = TM_STATUS_QUEUED;
                 return;
         }
-        ret->status = store(m, canon, (size_t) n, &f, uid, pid);
+        ret->status = store(m, canon, (size_t) n, &f, &view, uid, pid);
         if (ret->status != TM_STATUS_QUEUED)
                 return;
         gen = manager_record_spooled(m);

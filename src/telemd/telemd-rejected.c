@@ -30,7 +30,7 @@ static int open_journal_dir(const char *path) {
         return fd;
 }
 
-static int append_entry(int dirfd, const char *data, size_t len, size_t header_size, long status,
+static int append_entry(int dirfd, const struct spool_entry *e, const char *data, long status,
                         const char *answer) {
         _cleanup_close_ int fd = -1;
         char head[256];
@@ -54,11 +54,11 @@ static int append_entry(int dirfd, const char *data, size_t len, size_t header_s
                 if (fd < 0)
                         return negative_errno();
         }
-        n = snprintf(head, sizeof(head), "TMREJECT %lld %ld %zu %zu\n%.160s\n", (long long) time(NULL), status, len,
-                     header_size, answer);
+        n = snprintf(head, sizeof(head), "TMREJECT %lld %ld %u %u %s\n%.160s\n", (long long) time(NULL), status,
+                     e->data_len, e->header_size, e->record_id, answer);
         struct iovec iov[] = {
                 { head, (size_t) n },
-                { (void *) data, len },
+                { (void *) data, e->data_len },
                 { (void *) "\n", 1 },
         };
         return writev(fd, iov, ELEMENTSOF(iov)) < 0 ? negative_errno() : 0;
@@ -74,11 +74,20 @@ void rejected_save(const struct telem_config *c, struct spool *s, const struct s
                 r = -ENOMEM;
         else if ((r = spool_read(s, e, data)) >= 0) {
                 dirfd = open_journal_dir(c->journal_dir);
-                r = dirfd < 0 ? dirfd : append_entry(dirfd, data, e->data_len, e->header_size, status, answer);
+                r = dirfd < 0 ? dirfd : append_entry(dirfd, e, data, status, answer);
         }
         if (r < 0 && !warned) {
                 log_warning_errno(r, "Failed to keep a copy of a rejected record in %s/%s: %m, ignoring",
                                   c->journal_dir, REJECTED_FILE);
                 warned = true;
         }
+}
+
+void rejected_purge(const struct telem_config *c) {
+        _cleanup_close_ int dirfd = open_dir(c->journal_dir);
+
+        if (dirfd < 0)
+                return;
+        (void) unlinkat(dirfd, REJECTED_FILE, 0);
+        (void) unlinkat(dirfd, REJECTED_OLD_FILE, 0);
 }

@@ -5,7 +5,7 @@
  * (telemctl list/show read it).
  *
  * File journal_dir/rejected.log, mode 0600, a sequence of entries:
- *   "TMREJECT <unix time> <http status> <data length> <header size>\n"
+ *   "TMREJECT <unix time> <http status> <data length> <header size> <record id>\n"
  *   "<the server's answer, on one line>\n"
  *   <data length bytes: the header block and the payload as sent>
  *   "\n"
@@ -25,3 +25,6 @@
  * copy is for inspection, the record's fate is already decided. */
 void rejected_save(const struct telem_config *c, struct spool *s, const struct spool_entry *e, long status,
                    const char *answer);
+
+/* Opt-out: remove both rejected files. */
+void rejected_purge(const struct telem_config *c);

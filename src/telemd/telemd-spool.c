@@ -1,36 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The spool's on-disk format and its queue.
+ * The spool's queue over its on-disk format (src/shared/spool-format.h).
  *
- * The spool directory holds segment files "seg-<16 hex digits>.spool", mode
- * 0600, owned by telemd's user. Records are only ever appended to the newest
- * segment; a new segment is started past segment_target bytes and at every
- * start-up, so a torn tail is never written after. All integers are
- * little-endian:
- *
- *   segment  := file_header record*
- *   file_header (16 bytes) := "TMSPOOL" 0x01 | u32 16 | u32 0
- *   record   := record_header data
- *   record_header (32 bytes):
- *      0 u32 magic 0x52434d54 ("TMCR")
- *      4 u32 data_len      header block + payload, at most SPOOL_DATA_MAX
- *      8 u32 header_size   the header block's share of data
- *     12 u32 uid           the sender (SO_PEERCRED)
- *     16 u64 spooled_at    CLOCK_REALTIME seconds
- *     24 u32 crc           CRC-32C of bytes 0..23 and of data
- *     28 u8  state         'Q' queued, or the final state (see enum spool_state)
- *     29 u8[3] zero
- *   data := the canonical header block ("name: value\n" x 15) then the payload,
- *           exactly the bytes that will be sent (no trailing newline added)
- *
- * The state byte is outside the checksum so that finishing a record is one
- * single-byte pwrite(). Losing that write (power cut) means the record is
- * sent again: the spool is at-least-once, never at-most-once. A segment whose
- * records are all finished is deleted. Recovery reads each segment in order
- * and skips any record whose header or checksum is wrong, resuming at the
- * next offset where a whole valid record starts: a torn tail or a damaged
- * record is counted and skipped, never fatal, and never takes good records
- * after it along.
+ * Records are only ever appended to the newest segment; a new segment is
+ * started past segment_target bytes and at every start-up, so a torn tail is
+ * never written after. Finishing a record writes its state byte; losing that
+ * write (power cut) means the record is sent again: the spool is
+ * at-least-once, never at-most-once. A segment whose records are all finished
+ * is deleted. Recovery reads each segment in order and skips any record whose
+ * header or checksum is wrong, resuming at the next offset where a whole
+ * valid record starts: a torn tail or a damaged record is counted and
+ * skipped, never fatal, and never takes good records after it along.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,22 +23,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "fileio.h"
 #include "macro.h"
+#include "spool-format.h"
 #include "strutil.h"
 #include "telemd-spool-legacy.h"
 #include "telemd-spool.h"
 
-#define FILE_MAGIC "TMSPOOL\x01"
-#define FILE_HEADER_SIZE 16
-#define RECORD_MAGIC 0x52434d54u
-#define RECORD_HEADER_SIZE 32
-#define STATE_OFFSET 28
 #define SEGMENT_MIN (16 * 1024)
 #define SEGMENT_MAX (1024 * 1024)
-#define SEGMENT_PREFIX "seg-"
-#define SEGMENT_SUFFIX ".spool"
 
 struct segment {
         uint64_t seq;
@@ -70,52 +43,6 @@ struct segment {
         TAILQ_ENTRY(segment) link;
 };
 
-struct record_header {
-        uint32_t magic, data_len, header_size, uid;
-        uint64_t spooled_at;
-        uint32_t crc;
-        uint8_t state;
-};
-
-static void put32(uint8_t *p, uint32_t v) {
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p) {
-        return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
-}
-
-static void encode_header(const struct record_header *h, uint8_t out[RECORD_HEADER_SIZE]) {
-        memset(out, 0, RECORD_HEADER_SIZE);
-        put32(out, h->magic);
-        put32(out + 4, h->data_len);
-        put32(out + 8, h->header_size);
-        put32(out + 12, h->uid);
-        put64(out + 16, h->spooled_at);
-        put32(out + 24, h->crc);
-        out[STATE_OFFSET] = h->state;
-}
-
-static void decode_header(const uint8_t in[RECORD_HEADER_SIZE], struct record_header *h) {
-        h->magic = get32(in);
-        h->data_len = get32(in + 4);
-        h->header_size = get32(in + 8);
-        h->uid = get32(in + 12);
-        h->spooled_at = get64(in + 16);
-        h->crc = get32(in + 24);
-        h->state = in[STATE_OFFSET];
-}
-
 static uint64_t disk_usage(int fd, uint64_t size) {
         struct stat st;
         uint64_t rounded = (size + 4095) & ~(uint64_t) 4095;
@@ -123,10 +50,6 @@ static uint64_t disk_usage(int fd, uint64_t size) {
         if (fstat(fd, &st) < 0)
                 return rounded;
         return MAX((uint64_t) st.st_blocks * 512, rounded);
-}
-
-static void segment_name(uint64_t seq, char name[64]) {
-        snprintf(name, 64, SEGMENT_PREFIX "%016" PRIx64 SEGMENT_SUFFIX, seq);
 }
 
 static struct segment *segment_new(uint64_t seq, int fd) {
@@ -143,7 +66,7 @@ static struct segment *segment_new(uint64_t seq, int fd) {
 static void segment_remove(struct spool *s, struct segment *seg) {
         char name[64];
 
-        segment_name(seg->seq, name);
+        spool_segment_name(seg->seq, name);
         (void) unlinkat(s->dirfd, name, 0);
         s->disk_bytes -= MIN(s->disk_bytes, seg->disk);
         safe_close(seg->fd);
@@ -155,7 +78,7 @@ static void segment_remove(struct spool *s, struct segment *seg) {
 }
 
 static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint32_t offset,
-                                     const struct record_header *h) {
+                                     const struct spool_record_header *h) {
         struct spool_entry *e = calloc(1, sizeof(*e));
 
         if (!e)
@@ -169,6 +92,7 @@ static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint3
                 .uid = h->uid,
                 .spooled_at = h->spooled_at,
         };
+        memcpy(e->record_id, h->id, sizeof(e->record_id));
         seg->pending++;
         TAILQ_INSERT_TAIL(&s->queue, e, link);
         TAILQ_INSERT_TAIL(&s->all, e, all_link);
@@ -187,97 +111,36 @@ void spool_remove_file(struct spool *s, const char *name) {
         s->dir_dirty = true;
 }
 
-/* An unknown state byte counts as queued: a record is never lost to it. */
-static bool is_final_state(uint8_t state) {
-        return state != 0 && strchr("DRXLP", state) != NULL;
-}
-
-static bool header_is_sane(const struct record_header *h) {
-        return h->magic == RECORD_MAGIC && h->data_len <= SPOOL_DATA_MAX && h->header_size > 0 &&
-               h->header_size <= h->data_len;
-}
-
-static bool record_crc_ok(const uint8_t raw[RECORD_HEADER_SIZE], const char *data, uint32_t len, uint32_t crc) {
-        uint32_t c = crc32c(0, raw, 24);
-        return crc32c(c, data, len) == crc;
-}
-
-/* Read one record at *offset. 1 with *ret filled (and the data checked), 0 at a
- * clean end of file, -EBADMSG for a torn or corrupt record. */
-static int read_record_at(int fd, uint64_t offset, struct record_header *ret, char *buf) {
-        uint8_t raw[RECORD_HEADER_SIZE];
-        ssize_t n;
-
-        n = pread(fd, raw, sizeof(raw), (off_t) offset);
-        if (n == 0)
-                return 0;
-        if (n != (ssize_t) sizeof(raw))
-                return -EBADMSG;
-        decode_header(raw, ret);
-        if (!header_is_sane(ret))
-                return -EBADMSG;
-        n = pread(fd, buf, ret->data_len, (off_t) (offset + RECORD_HEADER_SIZE));
-        if (n != (ssize_t) ret->data_len || !record_crc_ok(raw, buf, ret->data_len, ret->crc))
-                return -EBADMSG;
-        return 1;
-}
-
-/* After a bad record at off, find the next offset where a whole valid record
- * starts, so that one damaged record does not take the rest of the segment
- * with it. Returns that offset, or file_size if there is none. */
-static uint64_t resync(int fd, uint64_t off, uint64_t file_size, char *buf) {
-        uint8_t window[4096 + 3], magic[4];
-        struct record_header h;
-
-        put32(magic, RECORD_MAGIC);
-        for (uint64_t base = off + 1; base + RECORD_HEADER_SIZE <= file_size; base += 4096) {
-                ssize_t n = pread(fd, window, sizeof(window), (off_t) base);
-
-                if (n < 4)
-                        break;
-                for (ssize_t i = 0; i + 4 <= n; i++)
-                        if (memcmp(window + i, magic, 4) == 0 &&
-                            read_record_at(fd, base + (uint64_t) i, &h, buf) > 0)
-                                return base + (uint64_t) i;
-        }
-        return file_size;
-}
-
 static int recover_records(struct spool *s, struct segment *seg, uint64_t file_size) {
         _cleanup_free_ char *buf = malloc(SPOOL_DATA_MAX);
-        uint64_t off = FILE_HEADER_SIZE;
-        struct record_header h;
+        uint64_t off = SPOOL_FILE_HEADER_SIZE;
+        struct spool_record_header h;
         int r;
 
         if (!buf)
                 return -ENOMEM;
         while (off < file_size) {
-                r = read_record_at(seg->fd, off, &h, buf);
+                r = spool_record_read(seg->fd, off, &h, buf);
                 if (r == 0)
                         break;
                 if (r < 0) {
-                        uint64_t next = resync(seg->fd, off, file_size, buf);
+                        uint64_t next = spool_record_resync(seg->fd, off, file_size, buf);
 
                         s->recovery.corrupt_tails++;
                         s->recovery.corrupt_bytes += next - off;
                         off = next;
                         continue;
                 }
-                if (!is_final_state(h.state)) {
+                if (!spool_state_is_final(h.state)) {
                         if (!entry_new(s, seg, (uint32_t) off, &h))
                                 return -ENOMEM;
                         s->recovery.records++;
                 } else
                         s->recovery.finished++;
-                off += RECORD_HEADER_SIZE + h.data_len;
+                off += SPOOL_RECORD_HEADER_SIZE + h.data_len;
         }
         seg->size = off;
         return 0;
-}
-
-static bool has_file_header(int fd) {
-        char hdr[FILE_HEADER_SIZE];
-        return pread(fd, hdr, sizeof(hdr), 0) == (ssize_t) sizeof(hdr) && memcmp(hdr, FILE_MAGIC, 8) == 0;
 }
 
 /* Recover one segment file; it is removed if it holds nothing unfinished. */
@@ -299,7 +162,7 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
                 return -ENOMEM;
         seg->fd = TAKE_FD(fd);
         TAILQ_INSERT_TAIL(&s->segments, seg, link);
-        if (!has_file_header(seg->fd)) {
+        if (!spool_file_header_ok(seg->fd)) {
                 s->recovery.corrupt_tails++;
                 s->recovery.corrupt_bytes += (uint64_t) st.st_size;
         } else {
@@ -313,22 +176,6 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         if (seg->pending == 0)
                 segment_remove(s, seg);
         return 0;
-}
-
-static int parse_segment_name(const char *name, uint64_t *ret) {
-        const size_t len = STRLEN(SEGMENT_PREFIX) + 16 + STRLEN(SEGMENT_SUFFIX);
-        char digits[17], *end;
-
-        /* Lengths are checked first and everything after uses memcmp/memcpy
-         * on them (also keeps gcc's -Wstringop-overread quiet under ASan). */
-        if (strnlen(name, len + 1) != len || memcmp(name, SEGMENT_PREFIX, STRLEN(SEGMENT_PREFIX)) != 0 ||
-            memcmp(name + len - STRLEN(SEGMENT_SUFFIX), SEGMENT_SUFFIX, STRLEN(SEGMENT_SUFFIX)) != 0)
-                return -EINVAL;
-        memcpy(digits, name + STRLEN(SEGMENT_PREFIX), 16);
-        digits[16] = '\0';
-        errno = 0;
-        *ret = strtoull(digits, &end, 16);
-        return errno == 0 && end == digits + 16 && digits[0] != '-' && digits[0] != '+' ? 0 : -EINVAL;
 }
 
 static int cmp_names(const void *a, const void *b) {
@@ -383,13 +230,13 @@ static int recover(struct spool *s) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (parse_segment_name(names[i], &seq) == 0)
+                if (spool_segment_parse_name(names[i], &seq) == 0)
                         r = recover_segment(s, names[i], seq);
         }
         /* Files that are not segments come last: the original daemon's spool
          * files are imported (appended to a new segment), anything else removed. */
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (parse_segment_name(names[i], &seq) < 0)
+                if (spool_segment_parse_name(names[i], &seq) < 0)
                         r = spool_import_legacy(s, names[i]);
         }
         for (size_t i = 0; i < n; i++)
@@ -472,13 +319,14 @@ struct spool *spool_close(struct spool *s) {
 /* ---- append -------------------------------------------------------------- */
 
 static int segment_create(struct spool *s) {
-        char name[64], hdr[FILE_HEADER_SIZE] = FILE_MAGIC;
+        uint8_t hdr[SPOOL_FILE_HEADER_SIZE];
         _cleanup_close_ int fd = -1;
         struct segment *seg;
+        char name[64];
         int r;
 
-        put32((uint8_t *) hdr + 8, FILE_HEADER_SIZE);
-        segment_name(s->next_seq, name);
+        spool_file_header(hdr);
+        spool_segment_name(s->next_seq, name);
         fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
@@ -492,7 +340,7 @@ static int segment_create(struct spool *s) {
                 (void) unlinkat(s->dirfd, name, 0);
                 return -ENOMEM;
         }
-        seg->size = FILE_HEADER_SIZE;
+        seg->size = SPOOL_FILE_HEADER_SIZE;
         seg->disk = disk_usage(seg->fd, seg->size);
         seg->dirty = true;
         s->disk_bytes += seg->disk;
@@ -508,9 +356,9 @@ static bool fits_quota(const struct spool *s, uint64_t more) {
 
 int spool_append(struct spool *s, const char *headers, size_t header_size, const char *payload,
                  size_t payload_size, uint32_t uid, uint64_t now, struct spool_entry **ret) {
-        uint8_t raw[RECORD_HEADER_SIZE];
-        struct record_header h = {
-                .magic = RECORD_MAGIC,
+        uint8_t raw[SPOOL_RECORD_HEADER_SIZE];
+        struct spool_record_header h = {
+                .magic = SPOOL_RECORD_MAGIC,
                 .data_len = (uint32_t) (header_size + payload_size),
                 .header_size = (uint32_t) header_size,
                 .uid = uid,
@@ -525,17 +373,20 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
 
         if (header_size == 0 || header_size + payload_size > SPOOL_DATA_MAX)
                 return -E2BIG;
-        if (!fits_quota(s, RECORD_HEADER_SIZE + h.data_len))
+        if (!fits_quota(s, SPOOL_RECORD_HEADER_SIZE + h.data_len))
                 return -EDQUOT;
+        r = random_id(h.id);
+        if (r < 0)
+                return r;
         if (!s->active || s->active->size >= s->segment_target) {
                 r = segment_create(s);
                 if (r < 0)
                         return r;
         }
 
-        encode_header(&h, raw);
-        h.crc = crc32c(crc32c(crc32c(0, raw, 24), headers, header_size), payload, payload_size);
-        put32(raw + 24, h.crc);
+        spool_header_encode(&h, raw);
+        h.crc = spool_record_crc(raw, headers, header_size, payload, payload_size);
+        spool_header_encode(&h, raw);
         iov[0] = (struct iovec) { raw, sizeof(raw) };
         iov[1] = (struct iovec) { (void *) headers, header_size };
         iov[2] = (struct iovec) { (void *) payload, payload_size };
@@ -563,11 +414,19 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
 /* ---- queue --------------------------------------------------------------- */
 
 int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
-        ssize_t n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + RECORD_HEADER_SIZE);
+        ssize_t n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
 
         if (n < 0)
                 return negative_errno();
         return n == (ssize_t) e->data_len ? 0 : -EIO;
+}
+
+int spool_read_headers(struct spool *s, const struct spool_entry *e, char *buf) {
+        ssize_t n = pread(e->seg->fd, buf, e->header_size, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
+
+        if (n < 0)
+                return negative_errno();
+        return n == (ssize_t) e->header_size ? 0 : -EIO;
 }
 
 void spool_take(struct spool *s, struct spool_entry *e) {
@@ -598,7 +457,7 @@ void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state
         uint8_t b = (uint8_t) state;
 
         /* If this write is lost, the record is sent again after a restart. */
-        (void) !pwrite(seg->fd, &b, 1, (off_t) e->offset + STATE_OFFSET);
+        (void) !pwrite(seg->fd, &b, 1, (off_t) e->offset + SPOOL_STATE_OFFSET);
         if (e->in_flight)
                 s->n_in_flight--;
         else {

@@ -2,8 +2,8 @@
 /*
  * The spool: telemd's write-ahead queue of records (DESIGN.md decision 3).
  * Every accepted record is appended here before it is acknowledged, and
- * delivery works from here. The on-disk format is described at the top of
- * telemd-spool.c.
+ * delivery works from here. The on-disk format is described in
+ * src/shared/spool-format.h.
  *
  * In memory the spool keeps one small entry per unfinished record, in
  * arrival order; the record bytes stay on disk (in the page cache) and are
@@ -17,19 +17,7 @@
 #include <sys/types.h>
 
 #include "record.h"
-
-/* Largest record (header block + payload) the spool holds. The header block
- * may grow a little when telemd writes it canonically. */
-#define SPOOL_DATA_MAX (TM_HEADER_BLOCK_MAX + 64 + TM_MAX_PAYLOAD_LENGTH)
-
-enum spool_state {
-        SPOOL_QUEUED = 'Q',    /* waiting for delivery */
-        SPOOL_DELIVERED = 'D', /* the server answered 200 or 201 */
-        SPOOL_REJECTED = 'R',  /* the server refused it for good (4xx) */
-        SPOOL_EXPIRED = 'X',   /* older than record_expiry */
-        SPOOL_DROPPED = 'L',   /* refused by the rate limiter with strategy "drop" */
-        SPOOL_PURGED = 'P',    /* removed by opt-out or with delivery disabled */
-};
+#include "spool-format.h"
 
 struct segment;
 
@@ -41,6 +29,7 @@ struct spool_entry {
         uint32_t header_size; /* header block */
         uint32_t uid;         /* sender, from SO_PEERCRED */
         uint64_t spooled_at;  /* CLOCK_REALTIME seconds */
+        char record_id[TM_RANDOM_ID_LENGTH + 1];
         bool in_flight;
         TAILQ_ENTRY(spool_entry) link;     /* in spool->queue while queued */
         TAILQ_ENTRY(spool_entry) all_link; /* in spool->all until finished */
@@ -94,6 +83,9 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
 /* Read an entry's bytes (header block then payload) into buf, which must
  * hold e->data_len bytes. */
 int spool_read(struct spool *s, const struct spool_entry *e, char *buf);
+
+/* Read just the entry's header block into buf (e->header_size bytes). */
+int spool_read_headers(struct spool *s, const struct spool_entry *e, char *buf);
 
 /* Oldest queued entry not in flight, or NULL. */
 static inline struct spool_entry *spool_first(struct spool *s) {

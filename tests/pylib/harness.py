@@ -22,10 +22,10 @@ SOURCE = Path(os.environ.get("TELEM_SOURCE_ROOT", Path(__file__).resolve().paren
 
 def binary(name):
     """Path of a program built in this tree, by its name."""
-    for rel in ("src/probes", "src/telemd", "src/telemctl", "src/collector", "src/probes/crashprobe",
+    for rel in ("src/probes/crashprobe", "src/probes", "src/telemd", "src/telemctl", "src/collector",
                 "tests/unit", "tests/integration", "tests/telemd", "bench"):
         p = BUILD / rel / name
-        if p.exists():
+        if p.is_file():
             return str(p)
     raise FileNotFoundError(f"{name} is not built in {BUILD}")
 

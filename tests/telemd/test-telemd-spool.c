@@ -92,6 +92,8 @@ START_TEST(append_read_recover) {
         ck_assert_uint_eq(s->n_queued, 3);
         e = spool_first(s);
         check_entry(s, e, "one\n");
+        ck_assert_uint_eq(strlen(e->record_id), 32);
+        ck_assert_uint_eq(strspn(e->record_id, "0123456789abcdef"), 32);
         ck_assert_uint_eq(e->uid, 1000);
         ck_assert_uint_eq(e->spooled_at, 42);
         spool_close(s);
@@ -231,8 +233,9 @@ START_TEST(corrupt_middle_record) {
         segment_path(path, sizeof(path));
         fd = open(path, O_RDWR);
         ck_assert_int_ge(fd, 0);
-        /* Flip a byte inside the second record's payload: 16 + 32 + first + 32 + headers. */
-        off_t at = 16 + 32 + (off_t) (strlen(HDR) + 5) + 32 + (off_t) strlen(HDR) + 2;
+        /* Flip a byte inside the second record's payload. */
+        off_t at = SPOOL_FILE_HEADER_SIZE + SPOOL_RECORD_HEADER_SIZE + (off_t) (strlen(HDR) + 5) +
+                   SPOOL_RECORD_HEADER_SIZE + (off_t) strlen(HDR) + 2;
         ck_assert_int_eq(pread(fd, &c, 1, at), 1);
         c ^= 0x40;
         ck_assert_int_eq(pwrite(fd, &c, 1, at), 1);

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Writing the record journal and the retained copies (see
+ * telemd-journal.h). Files are opened relative to journal_dir without
+ * following symlinks; the journal is appended with one write() per line.
+ * Retained copies are tracked oldest first in memory (rebuilt from the
+ * directory at start-up), so enforcing the bounds never scans the directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "journal-format.h"
+#include "log.h"
+#include "macro.h"
+#include "strutil.h"
+#include "telemd-journal.h"
+
+struct copy {
+        char id[TM_RANDOM_ID_LENGTH + 1];
+        uint64_t bytes;
+        int64_t mtime;
+};
+
+struct journal {
+        int dirfd;       /* journal_dir */
+        int fd;          /* journal_dir/journal, O_APPEND */
+        int records_fd;  /* journal_dir/records, or -1 */
+        uint64_t lines;  /* in the current file */
+        uint64_t max_lines;
+        bool retain;
+        uint64_t max_copies, max_bytes;
+        struct copy *copies; /* oldest first */
+        size_t n_copies, allocated;
+        uint64_t copy_bytes;
+        char boot_id[40];
+        bool warned;
+};
+
+static void warn_once(struct journal *j, int r, const char *what) {
+        if (j->warned)
+                return;
+        j->warned = true;
+        log_warning_errno(r, "Record journal: failed to %s: %m; the journal may be incomplete, ignoring", what);
+}
+
+static void read_boot_id(char out[40]) {
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+        if (!f || !fgets(out, 40, f))
+                out[0] = '\0';
+        out[strcspn(out, "\n")] = '\0';
+        if (f)
+                fclose(f);
+}
+
+static uint64_t count_lines(int fd) {
+        char buf[65536];
+        uint64_t n = 0;
+        ssize_t got;
+
+        while ((got = read(fd, buf, sizeof(buf))) > 0)
+                for (ssize_t i = 0; i < got; i++)
+                        n += buf[i] == '\n';
+        return n;
+}
+
+static int open_journal_file(struct journal *j) {
+        int fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+        struct stat st;
+
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                safe_close(fd);
+                return -EBADFD;
+        }
+        j->fd = fd;
+        j->lines = count_lines(fd);
+        return 0;
+}
+
+static void append_line(struct journal *j, const struct journal_entry *e) {
+        char line[JOURNAL_LINE_MAX];
+        int n = journal_line_format(e, line, sizeof(line));
+
+        if (n < 0 || j->fd < 0)
+                return;
+        if (j->lines >= j->max_lines) {
+                /* Keep one older generation, start a new file. */
+                if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
+                        warn_once(j, -errno, "rotate the journal");
+                        return;
+                }
+                j->fd = safe_close(j->fd);
+                if (open_journal_file(j) < 0) {
+                        warn_once(j, -EIO, "reopen the journal");
+                        return;
+                }
+        }
+        if (write(j->fd, line, (size_t) n) != n) {
+                warn_once(j, -errno, "append to the journal");
+                return;
+        }
+        j->lines++;
+}
+
+static void fill_from_view(struct journal_entry *e, const struct header_view *view) {
+        char sev[8];
+
+        (void) header_field_copy(view, TM_H_CLASSIFICATION, e->classification, sizeof(e->classification));
+        (void) header_field_copy(view, TM_H_EVENT_ID, e->event_id, sizeof(e->event_id));
+        if (header_field_copy(view, TM_H_SEVERITY, sev, sizeof(sev)) == 0)
+                e->severity = (unsigned) CLAMP(atoi(sev), 0, 4);
+}
+
+void journal_taken(struct journal *j, const char *record_id, const struct header_view *view, uint32_t uid,
+                   const char *state) {
+        struct journal_entry e = { .time = time(NULL), .uid = uid };
+
+        strscpy(e.record_id, record_id, sizeof(e.record_id));
+        strscpy(e.boot_id, j->boot_id, sizeof(e.boot_id));
+        strscpy(e.state, state, sizeof(e.state));
+        fill_from_view(&e, view);
+        append_line(j, &e);
+}
+
+void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
+                      const char *reason) {
+        struct journal_entry je = { .time = time(NULL), .uid = e->uid };
+        char headers[TM_HEADER_BLOCK_MAX + 64];
+        struct header_view view;
+
+        strscpy(je.record_id, e->record_id, sizeof(je.record_id));
+        strscpy(je.boot_id, j->boot_id, sizeof(je.boot_id));
+        strscpy(je.state, spool_state_to_string((uint8_t) state), sizeof(je.state));
+        strscpy(je.reason, reason ? reason : "", sizeof(je.reason));
+        if (e->header_size <= sizeof(headers) &&
+            spool_read_headers(s, e, headers) == 0 && header_block_parse(headers, e->header_size, &view) == 0)
+                fill_from_view(&je, &view);
+        append_line(j, &je);
+}
+
+/* ---- retained copies ----------------------------------------------------- */
+
+static int cmp_copies(const void *a, const void *b) {
+        const struct copy *x = a, *y = b;
+        return x->mtime < y->mtime ? -1 : x->mtime > y->mtime ? 1 : strcmp(x->id, y->id);
+}
+
+static int add_copy(struct journal *j, const char *id, uint64_t bytes, int64_t mtime) {
+        if (j->n_copies == j->allocated) {
+                size_t want = MAX(j->allocated * 2, (size_t) 64);
+                struct copy *grown = reallocarray(j->copies, want, sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                j->copies = grown;
+                j->allocated = want;
+        }
+        j->copies[j->n_copies] = (struct copy) { .bytes = bytes, .mtime = mtime };
+        strscpy(j->copies[j->n_copies].id, id, sizeof(j->copies[0].id));
+        j->n_copies++;
+        j->copy_bytes += bytes;
+        return 0;
+}
+
+/* Drop the oldest copies until the bounds hold (with room for need more bytes). */
+static void enforce_bounds(struct journal *j, uint64_t need) {
+        size_t drop = 0;
+
+        while (drop < j->n_copies &&
+               (j->n_copies - drop >= j->max_copies + (need ? 0 : 1) || j->copy_bytes + need > j->max_bytes)) {
+                (void) unlinkat(j->records_fd, j->copies[drop].id, 0);
+                j->copy_bytes -= MIN(j->copy_bytes, j->copies[drop].bytes);
+                drop++;
+        }
+        if (drop > 0) {
+                memmove(j->copies, j->copies + drop, (j->n_copies - drop) * sizeof(*j->copies));
+                j->n_copies -= drop;
+        }
+}
+
+static bool is_record_id(const char *name) {
+        return strlen(name) == TM_RANDOM_ID_LENGTH && strspn(name, "0123456789abcdef") == TM_RANDOM_ID_LENGTH;
+}
+
+/* Rebuild the list of copies from the directory; anything else there goes. */
+static int load_copies(struct journal *j) {
+        _cleanup_close_ int fd = openat(j->records_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(TAKE_FD(fd));
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d)) && r >= 0) {
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!is_record_id(de->d_name) || fstatat(j->records_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode)) {
+                        (void) unlinkat(j->records_fd, de->d_name, 0);
+                        continue;
+                }
+                r = add_copy(j, de->d_name, (uint64_t) st.st_size, st.st_mtime);
+        }
+        closedir(d);
+        if (j->n_copies > 1)
+                qsort(j->copies, j->n_copies, sizeof(*j->copies), cmp_copies);
+        return r;
+}
+
+static int open_records_dir(struct journal *j) {
+        int fd;
+
+        if (j->records_fd >= 0)
+                return 0;
+        if (mkdirat(j->dirfd, RETENTION_DIR, 0750) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = openat(j->dirfd, RETENTION_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        j->records_fd = fd;
+        return load_copies(j);
+}
+
+void journal_retain(struct journal *j, const char *record_id, const char *headers, size_t header_size,
+                    const char *payload, size_t payload_size) {
+        _cleanup_close_ int fd = -1;
+        struct iovec iov[2] = { { (void *) headers, header_size }, { (void *) payload, payload_size } };
+        uint64_t bytes = header_size + payload_size;
+        int r;
+
+        if (!j->retain || bytes > j->max_bytes)
+                return;
+        r = open_records_dir(j);
+        if (r < 0) {
+                warn_once(j, r, "open the retained-records directory");
+                return;
+        }
+        enforce_bounds(j, bytes);
+        fd = openat(j->records_fd, record_id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (fd < 0 || writev(fd, iov, 2) != (ssize_t) bytes) {
+                warn_once(j, fd < 0 ? -errno : -EIO, "keep a copy of a record");
+                if (fd >= 0)
+                        (void) unlinkat(j->records_fd, record_id, 0);
+                return;
+        }
+        if (add_copy(j, record_id, bytes, time(NULL)) < 0)
+                (void) unlinkat(j->records_fd, record_id, 0);
+}
+
+void journal_purge_copies(struct journal *j) {
+        if (j->records_fd < 0 && open_records_dir(j) < 0)
+                return;
+        for (size_t i = 0; i < j->n_copies; i++)
+                (void) unlinkat(j->records_fd, j->copies[i].id, 0);
+        j->n_copies = 0;
+        j->copy_bytes = 0;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+void journal_reconfigure(struct journal *j, const struct telem_config *c) {
+        j->max_lines = (uint64_t) c->journal_max_entries;
+        j->retain = c->record_retention_enabled;
+        j->max_copies = (uint64_t) c->retention_max_records;
+        j->max_bytes = (uint64_t) c->retention_max_bytes;
+        if (j->records_fd >= 0)
+                enforce_bounds(j, 0);
+}
+
+int journal_open(const struct telem_config *c, struct journal **ret) {
+        struct journal *j = calloc(1, sizeof(*j));
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        j->fd = j->records_fd = -1;
+        read_boot_id(j->boot_id);
+        journal_reconfigure(j, c);
+        j->dirfd = open_dir(c->journal_dir);
+        if (j->dirfd == -ENOENT && mkdir(c->journal_dir, 0750) == 0)
+                j->dirfd = open_dir(c->journal_dir);
+        r = j->dirfd < 0 ? j->dirfd : open_journal_file(j);
+        if (r >= 0 && j->retain)
+                r = open_records_dir(j);
+        if (r < 0) {
+                /* Run without a journal rather than not at all. */
+                log_warning_errno(r, "Failed to open the record journal in %s: %m; running without it",
+                                  c->journal_dir);
+                j->warned = true;
+        }
+        *ret = j;
+        return 0;
+}
+
+struct journal *journal_close(struct journal *j) {
+        if (!j)
+                return NULL;
+        safe_close(j->fd);
+        safe_close(j->records_fd);
+        safe_close(j->dirfd);
+        free(j->copies);
+        free(j);
+        return NULL;
+}
