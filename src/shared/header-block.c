@@ -97,3 +97,18 @@ int header_field_copy(const struct header_view *view, enum tm_header h, char *ou
         out[f->len] = '\0';
         return 0;
 }
+
+size_t header_block_length(const char *data, size_t len) {
+        size_t off = 0;
+
+        for (unsigned i = 0; i < TM_NUM_HEADERS; i++) {
+                const char *nl = memchr(data + off, '\n', len - off);
+                size_t nlen = strlen(tm_header_names[i]);
+
+                if (!nl || (size_t) (nl - data) - off <= nlen || memcmp(data + off, tm_header_names[i], nlen) != 0 ||
+                    data[off + nlen] != ':')
+                        break;
+                off = (size_t) (nl - data) + 1;
+        }
+        return off;
+}

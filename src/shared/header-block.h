@@ -39,3 +39,8 @@ int header_block_format(const struct header_view *view, const char *machine_id, 
 /* The value of one header as a NUL-terminated copy in out; -ENOBUFS if it
  * does not fit. */
 int header_field_copy(const struct header_view *view, enum tm_header h, char *out, size_t out_size);
+
+/* The length of the header block at the start of data (header lines, then
+ * the payload, as the spool and the kept copies store a record): the lines
+ * that carry the header names in order. 0 if the first line is not one. */
+size_t header_block_length(const char *data, size_t len);
