@@ -13,7 +13,7 @@ import unittest
 import harness
 from harness import BUILD, Workdir, run
 
-UNITS = ["telemd.service", "telemd.socket", "telemd.path"]
+UNITS = ["telemd.service", "telemd.socket", "telemd.path", "hprobe.service", "hprobe.timer"]
 
 
 def installed_binary_path(unit_text):
@@ -29,7 +29,7 @@ class Units(unittest.TestCase):
             text = (BUILD / "data" / u).read_text()
             path = installed_binary_path(text)
             if path:
-                text = text.replace(path, harness.binary("telemd"))
+                text = text.replace(path, harness.binary(os.path.basename(path)))
             (self.w / u).write_text(text)
 
     def tearDown(self):
@@ -41,11 +41,12 @@ class Units(unittest.TestCase):
         self.assertEqual(out.stderr.strip(), "", "verify printed warnings")
 
     def test_security_exposure(self):
-        out = run(["systemd-analyze", "security", "--offline=yes", str(self.w / "telemd.service")])
-        m = re.search(r"Overall exposure level for telemd.service: ([0-9.]+)", out.stdout)
-        self.assertIsNotNone(m, out.stdout + out.stderr)
-        print(f"systemd-analyze security: telemd.service exposure {m.group(1)}")
-        self.assertLessEqual(float(m.group(1)), 2.0)
+        for unit in ("telemd.service", "hprobe.service"):
+            out = run(["systemd-analyze", "security", "--offline=yes", str(self.w / unit)])
+            m = re.search(rf"Overall exposure level for {unit}: ([0-9.]+)", out.stdout)
+            self.assertIsNotNone(m, out.stdout + out.stderr)
+            print(f"systemd-analyze security: {unit} exposure {m.group(1)}")
+            self.assertLessEqual(float(m.group(1)), 2.0)
 
     def test_service_is_notify_and_unprivileged(self):
         text = (self.w / "telemd.service").read_text()
