@@ -59,6 +59,7 @@ const struct config_item config_items[] = {
         INT(spool_sync_interval, 100, 0, 10000, RANGE_REJECT, "milliseconds"),
         INT(max_parallel_transfers, 4, 1, 64, RANGE_REJECT, "transfers"),
         INT(daemon_idle_timeout, 300, 1, 86400, RANGE_REJECT, "seconds"),
+        INT(per_uid_spool_share, 50, 1, 100, RANGE_REJECT, "percent"),
 };
 
 const size_t config_items_count = ELEMENTSOF(config_items);

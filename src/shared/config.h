@@ -58,6 +58,7 @@ struct telem_config {
         int64_t spool_sync_interval;    /* ms between group fdatasyncs; 0 = sync before every ack */
         int64_t max_parallel_transfers; /* concurrent HTTP posts */
         int64_t daemon_idle_timeout;    /* s without work before a recycling exit */
+        int64_t per_uid_spool_share;    /* percent of spool_max_size one sender uid may hold */
 
         char *source; /* the file these values came from, NULL for built-in defaults */
 };

@@ -99,6 +99,7 @@ static void reload(struct manager *m) {
         m->config = n;
 
         spool_set_quota(m->spool, m->config.spool_max_size);
+        spool_set_uid_share(m->spool, (unsigned) m->config.per_uid_spool_share);
         journal_reconfigure(m->journal, &m->config);
         r = machine_id_load_override(&m->machine_id, m->config.static_machine_id_file);
         if (r < 0)
@@ -271,6 +272,7 @@ int manager_start(struct manager *m) {
                                           "telemd runs as, or set spool_dir.",
                                        m->config.spool_dir);
         spool_set_quota(m->spool, m->config.spool_max_size);
+        spool_set_uid_share(m->spool, (unsigned) m->config.per_uid_spool_share);
         log_recovery(m);
         status_load_counters(m);
         r = journal_open(&m->config, &m->journal);

@@ -32,6 +32,14 @@ static uint8_t store(struct manager *m, const char *canon, size_t canon_len, con
 
         r = spool_append(m->spool, canon, canon_len, f->payload, f->payload_size, (uint32_t) uid,
                          (uint64_t) time(NULL), &e);
+        if (r == -EUSERS) {
+                m->counters.spool_full++;
+                log_warning("uid %u holds its share of the spool (%lld%% of spool_max_size); refused a record from "
+                            "pid %d (%llu refused so far)",
+                            (unsigned) uid, (long long) m->config.per_uid_spool_share, (int) pid,
+                            (unsigned long long) m->counters.spool_full);
+                return TM_STATUS_SPOOL_FULL;
+        }
         if (r == -EDQUOT || r == -ENOSPC) {
                 m->counters.spool_full++;
                 log_warning("%s (%llu KiB in %s); refused a record from uid %u pid %d (%llu refused so far)",

@@ -77,6 +77,11 @@ static void segment_remove(struct spool *s, struct segment *seg) {
         free(seg);
 }
 
+/* What a record costs its sender against its share. */
+static uint64_t entry_bytes(const struct spool_entry *e) {
+        return SPOOL_RECORD_HEADER_SIZE + (uint64_t) e->data_len;
+}
+
 static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint32_t offset,
                                      const struct spool_record_header *h) {
         struct spool_entry *e = calloc(1, sizeof(*e));
@@ -93,6 +98,10 @@ static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint3
                 .spooled_at = h->spooled_at,
         };
         memcpy(e->record_id, h->id, sizeof(e->record_id));
+        if (uid_usage_add(&s->by_uid, e->uid, (int64_t) entry_bytes(e)) < 0) {
+                free(e);
+                return NULL;
+        }
         seg->pending++;
         TAILQ_INSERT_TAIL(&s->queue, e, link);
         TAILQ_INSERT_TAIL(&s->all, e, all_link);
@@ -247,6 +256,20 @@ static int recover(struct spool *s) {
 
 /* ---- open / close -------------------------------------------------------- */
 
+void spool_set_uid_share(struct spool *s, unsigned percent) {
+        s->uid_share = CLAMP(percent, 1u, 100u);
+}
+
+/* Whether uid may queue size more bytes under its share. */
+static bool within_share(const struct spool *s, uint32_t uid, uint64_t size) {
+        uint64_t limit;
+
+        if (s->uid_share >= 100 || s->max_bytes == UINT64_MAX || uid == 0 || uid == (uint32_t) s->owner)
+                return true;
+        limit = s->max_bytes / 100 * s->uid_share;
+        return uid_usage_get(&s->by_uid, uid) + size <= limit;
+}
+
 void spool_set_quota(struct spool *s, int64_t max_kib) {
         uint64_t per = 0;
 
@@ -279,6 +302,7 @@ int spool_open(const char *path, uid_t owner, uint64_t max_bytes, struct spool *
         TAILQ_INIT(&s->all);
         s->owner = owner;
         s->next_id = 1;
+        s->uid_share = 100;
         spool_set_quota(s, max_bytes == UINT64_MAX ? -1 : (int64_t) (max_bytes / 1024));
         s->dirfd = open_spool_dir(path);
         if (s->dirfd < 0) {
@@ -312,6 +336,7 @@ struct spool *spool_close(struct spool *s) {
                 free(seg);
         }
         safe_close(s->dirfd);
+        uid_usage_done(&s->by_uid);
         free(s);
         return NULL;
 }
@@ -375,6 +400,8 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
                 return -E2BIG;
         if (!fits_quota(s, SPOOL_RECORD_HEADER_SIZE + h.data_len))
                 return -EDQUOT;
+        if (!within_share(s, uid, SPOOL_RECORD_HEADER_SIZE + h.data_len))
+                return -EUSERS;
         r = random_id(h.id);
         if (r < 0)
                 return r;
@@ -465,6 +492,7 @@ void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state
                 s->n_queued--;
         }
         TAILQ_REMOVE(&s->all, e, all_link);
+        (void) uid_usage_add(&s->by_uid, e->uid, -(int64_t) entry_bytes(e));
         free(e);
         seg->pending--;
         /* A finished segment goes, and so does the active one once the spool

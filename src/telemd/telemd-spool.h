@@ -18,6 +18,7 @@
 
 #include "record.h"
 #include "spool-format.h"
+#include "telemd-uid-usage.h"
 
 struct segment;
 
@@ -52,6 +53,8 @@ struct spool {
         int dirfd;
         uid_t owner;
         uint64_t max_bytes;      /* disk quota; UINT64_MAX = unlimited */
+        unsigned uid_share;      /* percent of max_bytes one sender may hold (100 = no limit) */
+        struct uid_usage by_uid; /* bytes queued per sender uid */
         uint64_t segment_target; /* start a new segment past this size */
         uint64_t disk_bytes;     /* allocated by all segments */
         uint64_t next_seq;       /* next segment number */
@@ -74,9 +77,14 @@ struct spool *spool_close(struct spool *s);
 /* Change the quota (KiB from the configuration, -1 = unlimited). */
 void spool_set_quota(struct spool *s, int64_t max_kib);
 
+/* Limit what one sender may hold to percent of the quota. Root and telemd's
+ * own user (the system's probes) are not limited. */
+void spool_set_uid_share(struct spool *s, unsigned percent);
+
 /* Append a record. Returns 0 and the new queued entry, -EDQUOT if the quota
- * would be exceeded, -E2BIG if it is too large, or -errno from the file
- * system, -ENOSPC included (then nothing was added). */
+ * would be exceeded, -EUSERS if the sender's share would be, -E2BIG if it is
+ * too large, or -errno from the file system, -ENOSPC included (then nothing
+ * was added). */
 int spool_append(struct spool *s, const char *headers, size_t header_size, const char *payload,
                  size_t payload_size, uint32_t uid, uint64_t now, struct spool_entry **ret);
 

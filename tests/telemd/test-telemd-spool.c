@@ -374,6 +374,30 @@ START_TEST(quota) {
 }
 END_TEST
 
+START_TEST(uid_share) {
+        struct spool *s = open_spool();
+        struct spool_entry *e;
+        char payload[1000];
+        int r = 0, n = 0;
+
+        memset(payload, 'u', sizeof(payload) - 1);
+        payload[sizeof(payload) - 1] = '\0';
+        spool_set_quota(s, 64);
+        spool_set_uid_share(s, 25); /* 16 KiB for one sender */
+        while (n < 100 && (r = spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 1000, 1, &e)) == 0)
+                n++;
+        ck_assert_int_eq(r, -EUSERS);
+        ck_assert_int_le(n * (64 + (int) (strlen(HDR) + strlen(payload))), 16 * 1024);
+        /* Another user, and the system's own uids, still get in. */
+        ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 1001, 1, &e), 0);
+        ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 0, 1, &e), 0);
+        /* Delivering one of the first user's records makes room for it again. */
+        spool_finish(s, spool_first(s), SPOOL_DELIVERED);
+        ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 1000, 1, &e), 0);
+        spool_close(s);
+}
+END_TEST
+
 START_TEST(dirty_fds) {
         struct spool *s = open_spool();
         int fds[8], n;
@@ -409,6 +433,7 @@ int main(void) {
         tcase_add_test(tc, legacy_import);
         tcase_add_test(tc, legacy_split_cases);
         tcase_add_test(tc, quota);
+        tcase_add_test(tc, uid_share);
         tcase_add_test(tc, dirty_fds);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
