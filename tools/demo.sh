@@ -3,8 +3,10 @@
 # The demo: the whole pipeline on this machine, in a private temporary
 # directory. It builds the project, starts telem-collector (SQLite) and
 # telemd with a private configuration, sends records with hprobe and
-# telem-record-gen, and prints them as the collector stored them. It never
-# touches /etc, /var or /run, and stops only the processes it started.
+# telem-record-gen, crashes a small program and sends its kernel core
+# through crashprobe, and prints the records as the collector stored them.
+# It never touches /etc, /var or /run, and stops only the processes it
+# started.
 # Set KEEP=1 to keep the temporary directory for a look afterwards.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,6 +22,7 @@ meson compile -C build-demo >/dev/null
 B=$top/build-demo
 
 work=$(mktemp -d /tmp/telemetrics-demo.XXXXXX)
+chmod 755 "$work" # crashprobe runs as an unprivileged user and must reach it
 pids=""
 cleanup() {
     for pid in $pids; do
@@ -47,6 +50,8 @@ machine_id_file=$work/machine_id
 static_machine_id_file=$work/static-machine-id
 opt_in_file=$work/opt-in
 no_privacy_filters_file=$work/opt-in-no-privacy-filters
+control_socket_path=$work/control
+state_file=$work/telemd.state
 rate_limit_enabled=false
 CONF
 : > "$work/opt-in"
@@ -83,6 +88,34 @@ printf 'Disk %s is 93%% full\n' /dev/sda1 |
     "$B/src/probes/telem-record-gen" -f "$work/telemetrics.conf" -c org.example/disk/almost-full -s 3
 echo "sent 3 records"
 
+echo "== crashing a program, and sending its core through crashprobe"
+cat > "$work/crashme.c" <<'C'
+/* Three calls deep, then a write through a NULL pointer. */
+#include <stddef.h>
+static void store(int *where, int value) { *where = value; }
+static void parse(int *slot) { store(slot, 42); }
+static void handle(void) { parse(NULL); }
+int main(void) { handle(); return 0; }
+C
+cc -g -O0 -o "$work/crashme" "$work/crashme.c"
+mkdir "$work/crash"
+# The kernel writes the core into the working directory (core_pattern "core").
+(cd "$work/crash" && ulimit -c unlimited && exec "$work/crashme") 2>/dev/null || true
+core=$(ls -t "$work/crash"/core* 2>/dev/null | head -n 1)
+if [ -z "$core" ]; then
+    echo "no core was written (kernel.core_pattern is '$(cat /proc/sys/kernel/core_pattern)'); skipping the crash"
+else
+    # The privacy filters would reduce a crash outside /usr to "third party";
+    # this opt-in file turns them off so the demo shows the backtrace.
+    : > "$work/opt-in-no-privacy-filters"
+    chmod 644 "$work/telemetrics.conf" "$work/opt-in" "$work/opt-in-no-privacy-filters"
+    # As root crashprobe drops to the telemetry user; the demo uses nobody.
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$B/src/probes/crashprobe/crashprobe" -f "$work/telemetrics.conf" -p crashme \
+        -E "$(echo "$work/crashme" | tr / !)" -s 11 < "$core"
+    echo "sent the crash report"
+fi
+
 wait_for "[ -z \"\$(ls -A '$work/spool' 2>/dev/null)\" ]" "delivery"
 
 echo "== what the collector stored (GET /api/records)"
@@ -97,3 +130,7 @@ for rec in reversed(records):
         print(f"    | {line}")
 print(f"{len(records)} records")
 PY
+
+echo "== what left this machine, as its user sees it (telemctl list, telemctl status)"
+"$B/src/telemctl/telemctl" -f "$work/telemetrics.conf" list
+"$B/src/telemctl/telemctl" -f "$work/telemetrics.conf" status
