@@ -23,11 +23,15 @@ class Telemd:
         self.socket_path = str(workdir / "telem.sock")
         self.spool_dir = str(workdir / "spool")
         self.journal_dir = str(workdir / "journal")
+        self.control_socket_path = str(workdir / "control.sock")
+        self.state_file = str(workdir / "telemd.state")
         self.settings = dict(
             server=server,
             socket_path=self.socket_path,
             spool_dir=self.spool_dir,
             journal_dir=self.journal_dir,
+            control_socket_path=self.control_socket_path,
+            state_file=self.state_file,
             opt_in_file=str(workdir / "opt-in"),
             machine_id_file=str(workdir / "machine_id"),
             static_machine_id_file=str(workdir / "static-machine-id"),
