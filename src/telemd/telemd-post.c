@@ -11,7 +11,11 @@
  * answers (HTTP, TLS) out of the process that holds the spool.
  *
  * The control socket is fd 3 (SOCK_SEQPACKET, see telemd-proto.h). Transfers
- * run on libcurl's multi-socket API inside an sd-event loop (telemd-curl.c).
+ * run on one curl multi handle, driven by curl_multi_poll() with the control
+ * socket as an extra descriptor. With at most 64 connections one poll() per
+ * round is cheaper than the multi-socket API, which costs an epoll_ctl() on
+ * every POLLIN/POLLOUT change and a timerfd update per transfer (measured in
+ * bench/telemd: the helper's system time per record fell by about half).
  * The helper exits when telemd closes the socket or dies (PR_SET_PDEATHSIG).
  */
 #include <curl/curl.h>
@@ -21,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "build-config.h"
@@ -31,7 +35,6 @@
 #include "log.h"
 #include "macro.h"
 #include "strutil.h"
-#include "telemd-curl.h"
 #include "telemd-proto.h"
 #include "telemd-transfer.h"
 
@@ -41,9 +44,10 @@
  * transfer can start the moment one ends, without a round trip through
  * telemd; at most max_parallel of them run, the rest wait here in order. */
 struct post {
-        sd_event *event;
-        struct curl_glue *glue;
-        sd_event_source *control;
+        CURLM *multi;
+        int sigfd; /* SIGTERM, SIGINT */
+        bool done;
+        int exit_status;
         struct proto_config config;
         bool configured;
         struct transfer *slots[PROTO_WINDOW];
@@ -59,8 +63,10 @@ static void send_result(struct post *p, const struct proto_result *r) {
 
         /* The socket is blocking for sends: telemd reads results promptly,
          * and a result must not be lost to a full buffer. */
-        if (n < 0 || send(CONTROL_FD, buf, (size_t) n, MSG_NOSIGNAL) != n)
-                (void) sd_event_exit(p->event, EXIT_FAILURE);
+        if (n < 0 || send(CONTROL_FD, buf, (size_t) n, MSG_NOSIGNAL) != n) {
+                p->done = true;
+                p->exit_status = EXIT_FAILURE;
+        }
 }
 
 static void fail_transfer(struct post *p, struct transfer *t, const char *why) {
@@ -77,7 +83,7 @@ static void start_waiting(struct post *p) {
                 struct transfer *t = p->waiting[0];
 
                 memmove(p->waiting, p->waiting + 1, --p->n_waiting * sizeof(p->waiting[0]));
-                if (curl_glue_add(p->glue, t->easy) < 0) {
+                if (curl_multi_add_handle(p->multi, t->easy) != CURLM_OK) {
                         fail_transfer(p, t, "could not start the transfer");
                         continue;
                 }
@@ -85,11 +91,11 @@ static void start_waiting(struct post *p) {
         }
 }
 
-static void on_done(CURL *easy, CURLcode result, void *userdata) {
-        struct post *p = userdata;
+static void on_done(struct post *p, CURL *easy, CURLcode result) {
         struct transfer *t = NULL;
         struct proto_result r;
 
+        curl_multi_remove_handle(p->multi, easy);
         (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
         transfer_result(t, result, &r);
         p->running--;
@@ -144,8 +150,7 @@ static int handle_packet(struct post *p, size_t len) {
                 if (proto_decode_config(p->packet, len, &p->config) < 0)
                         return -EBADMSG;
                 p->configured = true;
-                (void) curl_multi_setopt(curl_glue_multi(p->glue), CURLMOPT_MAX_HOST_CONNECTIONS,
-                                         (long) p->config.max_parallel);
+                (void) curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) p->config.max_parallel);
                 return 0;
         case PROTO_POST:
                 if (proto_decode_post(p->packet, len, &post) < 0)
@@ -156,33 +161,65 @@ static int handle_packet(struct post *p, size_t len) {
         }
 }
 
-static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct post *p = userdata;
-
+/* Read every message waiting on the control socket. */
+static void read_control(struct post *p) {
         for (;;) {
-                ssize_t n = recv(fd, p->packet, sizeof(p->packet), MSG_DONTWAIT | MSG_TRUNC);
+                ssize_t n = recv(CONTROL_FD, p->packet, sizeof(p->packet), MSG_DONTWAIT | MSG_TRUNC);
                 int r;
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
-                        return 0;
-                if (n <= 0) /* telemd closed the socket: nothing more to send */
-                        return sd_event_exit(p->event, EXIT_SUCCESS);
-                if ((size_t) n > sizeof(p->packet))
-                        r = -EMSGSIZE;
-                else
-                        r = handle_packet(p, (size_t) n);
+                        return;
+                if (n <= 0) { /* telemd closed the socket: nothing more to send */
+                        p->done = true;
+                        return;
+                }
+                r = (size_t) n > sizeof(p->packet) ? -EMSGSIZE : handle_packet(p, (size_t) n);
                 if (r < 0) {
                         log_error_errno(r, "Bad message from telemd: %m");
-                        return sd_event_exit(p->event, EXIT_FAILURE);
+                        p->done = true;
+                        p->exit_status = EXIT_FAILURE;
+                        return;
                 }
         }
 }
 
+static void collect_finished(struct post *p) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(p->multi, &left)))
+                if (msg->msg == CURLMSG_DONE)
+                        on_done(p, msg->easy_handle, msg->data.result);
+}
+
+static int run(struct post *p) {
+        while (!p->done) {
+                struct curl_waitfd extra[] = {
+                        { .fd = CONTROL_FD, .events = CURL_WAIT_POLLIN },
+                        { .fd = p->sigfd, .events = CURL_WAIT_POLLIN },
+                };
+                int running;
+                CURLMcode mc;
+
+                /* curl shortens the timeout to its own next deadline. */
+                mc = curl_multi_poll(p->multi, extra, ELEMENTSOF(extra), 60 * 1000, NULL);
+                if (mc != CURLM_OK)
+                        return log_error_errno(-EIO, "curl_multi_poll() failed: %s", curl_multi_strerror(mc));
+                if (extra[1].revents)
+                        break; /* SIGTERM or SIGINT */
+                if (extra[0].revents)
+                        read_control(p);
+                if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+                        return log_error_errno(-EIO, "curl_multi_perform() failed");
+                collect_finished(p);
+        }
+        return p->exit_status;
+}
+
 static int setup(struct post *p) {
         sigset_t mask;
-        int r;
 
         if (sd_is_socket(CONTROL_FD, AF_UNIX, SOCK_SEQPACKET, -1) <= 0)
                 return log_error_errno(-EBADF, "telemd-post is started by telemd, with its socket on fd 3");
@@ -191,31 +228,28 @@ static int setup(struct post *p) {
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
+        p->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (p->sigfd < 0)
+                return log_error_errno(errno, "Failed to watch signals: %m");
         (void) signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_error_errno(-EIO, "Failed to initialize libcurl");
-        r = sd_event_default(&p->event);
-        if (r >= 0)
-                r = sd_event_add_signal(p->event, NULL, SIGTERM, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(p->event, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = curl_glue_new(p->event, on_done, p, &p->glue);
-        if (r >= 0)
-                r = sd_event_add_io(p->event, &p->control, CONTROL_FD, EPOLLIN, on_control, p);
-        return r < 0 ? log_error_errno(r, "Failed to set up: %m") : 0;
+        p->multi = curl_multi_init();
+        if (!p->multi)
+                return log_oom();
+        return 0;
 }
 
 static void teardown(struct post *p) {
         for (unsigned i = 0; i < p->n_slots; i++) {
                 if (p->slots[i]->busy)
-                        curl_glue_remove(p->glue, p->slots[i]->easy); /* harmless if it never started */
+                        curl_multi_remove_handle(p->multi, p->slots[i]->easy); /* harmless if it never started */
                 transfer_done(p->slots[i]);
                 free(p->slots[i]);
         }
-        curl_glue_free(p->glue);
-        sd_event_source_disable_unref(p->control);
-        sd_event_unref(p->event);
+        if (p->multi)
+                curl_multi_cleanup(p->multi);
+        safe_close(p->sigfd);
         curl_global_cleanup();
 }
 
@@ -233,11 +267,12 @@ int main(int argc, char *argv[]) {
         /* Never outlive telemd, even if it is killed. (Had it died already,
          * the first read of the socket ends the helper.) */
         (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+        p.sigfd = -1;
         r = ensure_std_fds();
         if (r >= 0)
                 r = setup(&p);
         if (r >= 0)
-                r = sd_event_loop(p.event);
+                r = run(&p);
         teardown(&p);
         return r < 0 ? EXIT_FAILURE : r;
 }
