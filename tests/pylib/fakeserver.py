@@ -93,6 +93,7 @@ class FakeServer:
                 if req is None:
                     return
                 mode = self.mode
+                req.mode = mode  # how it was answered (a test may count only 2xx as stored)
                 with self.lock:
                     self.requests.append(req)
                 if not self._answer(conn, mode):

@@ -8,6 +8,7 @@ the test ends. Nothing reads or writes /etc, /var or /run.
 The build directory comes from $TELEM_BUILD_ROOT (set by meson test).
 """
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -28,6 +29,17 @@ def binary(name):
         if p.is_file():
             return str(p)
     raise FileNotFoundError(f"{name} is not built in {BUILD}")
+
+
+def wrapped(argv):
+    """argv with $TELEM_WRAPPER in front when argv[0] is a program of this
+    build (tools/valgrind-wrap sets it, so that the valgrind step runs our
+    programs under memcheck but never python or system tools)."""
+    wrapper = os.environ.get("TELEM_WRAPPER")
+    argv = [str(a) for a in argv]
+    if wrapper and argv and Path(argv[0]).resolve().is_relative_to(BUILD.resolve()):
+        return shlex.split(wrapper) + argv
+    return argv
 
 
 def free_port():
@@ -90,7 +102,7 @@ class Process:
     """A child process we started; stopped by PID, never by name."""
 
     def __init__(self, argv, log_path=None, env=None, cwd=None, **kw):
-        self.argv = [str(a) for a in argv]
+        self.argv = wrapped(argv)
         self.log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=self._log,
@@ -139,5 +151,5 @@ class Process:
 
 def run(argv, check=False, timeout=60, **kw):
     """Run a program to completion and capture its output (text)."""
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+    return subprocess.run(wrapped(argv), capture_output=True, text=True,
                           timeout=timeout, check=check, **kw)
