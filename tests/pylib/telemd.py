@@ -12,9 +12,11 @@ import os
 import signal
 import socket
 import subprocess
+import unittest
 from pathlib import Path
 
 import harness
+from fakeserver import FakeServer
 
 
 class Telemd:
@@ -135,3 +137,19 @@ def start_flood(config, count, threads=4, prefix="flood", first=0):
     argv = [harness.binary("telem-flood"), "-f", config, "-n", str(count), "-j", str(threads),
             "-p", prefix, "-o", str(first)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class TelemdTestCase(unittest.TestCase):
+    """A Workdir, a FakeServer (self.s) and, once a test starts one, a Telemd
+    (self.d), all cleaned up after each test."""
+
+    def setUp(self):
+        self.w = harness.Workdir()
+        self.s = FakeServer()
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.stop()
+        self.s.close()
+        self.w.cleanup()

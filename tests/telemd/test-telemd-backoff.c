@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "telemd-backoff.h"
+#include "test-util.h"
 
 #define SEC 1000000ULL
 
@@ -69,8 +70,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("telemd-backoff");
         TCase *tc = tcase_create("backoff");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, caps_double_up_to_ceiling);
         tcase_add_test(tc, jitter_stays_in_range);
@@ -78,9 +77,5 @@ int main(void) {
         tcase_add_test(tc, reset_starts_over);
         tcase_add_test(tc, tiny_ceiling);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return test_run_suite(s);
 }

@@ -14,20 +14,20 @@
 #include <utime.h>
 
 #include "telemd-machine-id.h"
+#include "test-util.h"
 
-static char dir[256], path[300], override_path[300];
+static char *dir, path[4200], override_path[4200];
 
 static void setup(void) {
-        strcpy(dir, "/tmp/test-machine-id-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        dir = test_mkdtemp();
         snprintf(path, sizeof(path), "%s/machine_id", dir);
         snprintf(override_path, sizeof(override_path), "%s/static", dir);
 }
 
 static void teardown(void) {
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
-        ck_assert_int_eq(system(cmd), 0);
+        (void) chmod(dir, 0755); /* the unwritable case */
+        test_rm_rf(dir);
+        free(dir);
 }
 
 static void read_file(const char *p, char *buf, size_t size) {
@@ -140,8 +140,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("telemd-machine-id");
         TCase *tc = tcase_create("machine-id");
-        SRunner *sr;
-        int failed;
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, create_and_keep);
@@ -150,9 +148,5 @@ int main(void) {
         tcase_add_test(tc, static_override);
         tcase_add_test(tc, unwritable);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return test_run_suite(s);
 }

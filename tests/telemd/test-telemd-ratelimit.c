@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "telemd-ratelimit.h"
+#include "test-util.h"
 
 /* Minutes since the epoch of "minute m of hour h" of some day. */
 #define AT(h, m) ((int64_t) (1000000 * 60) + (h) * 60 + (m))
@@ -146,8 +147,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("telemd-ratelimit");
         TCase *tc = tcase_create("ratelimit");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, oracle_records_pass);
         tcase_add_test(tc, oracle_records_fail);
@@ -158,9 +157,5 @@ int main(void) {
         tcase_add_test(tc, saturation_and_refund);
         tcase_add_test(tc, limiter_switches);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return test_run_suite(s);
 }

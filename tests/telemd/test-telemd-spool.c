@@ -16,23 +16,22 @@
 #include "macro.h"
 #include "telemd-spool-legacy.h"
 #include "telemd-spool.h"
+#include "test-util.h"
 
 #define HDR "record_format_version: 4\nclassification: a/b/c\nseverity: 1\nmachine_id: 0123\n" \
             "creation_timestamp: 1\narch: x86_64\nhost_type: h\nbuild: 1\nkernel_version: 6.1.0\n" \
             "payload_format_version: 1\nsystem_name: s\nboard_name: b\ncpu_model: c\nbios_version: v\n" \
             "event_id: 0123456789abcdef0123456789abcdef\n"
 
-static char dir[256];
+static char *dir;
 
 static void setup(void) {
-        strcpy(dir, "/tmp/test-spool-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        dir = test_mkdtemp();
 }
 
 static void teardown(void) {
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        test_rm_rf(dir);
+        free(dir);
 }
 
 static unsigned count_files(void) {
@@ -417,8 +416,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("telemd-spool");
         TCase *tc = tcase_create("spool");
-        SRunner *sr;
-        int failed;
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, append_read_recover);
@@ -436,9 +433,5 @@ int main(void) {
         tcase_add_test(tc, uid_share);
         tcase_add_test(tc, dirty_fds);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return test_run_suite(s);
 }

@@ -7,14 +7,13 @@ over a notify socket, and SIGHUP/SIGTERM handled promptly."""
 import os
 import signal
 import socket
-import subprocess
 import time
 import unittest
 
 import harness
 from fakeserver import FakeServer
-from harness import Workdir, wait_for
-from telemd import Telemd
+from harness import wait_for
+from telemd import Telemd, TelemdTestCase
 
 
 class NotifyListener:
@@ -37,18 +36,7 @@ class NotifyListener:
         self.sock.close()
 
 
-class Activation(unittest.TestCase):
-    def setUp(self):
-        self.w = Workdir()
-        self.s = FakeServer()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
-
+class Activation(TelemdTestCase):
     def activated(self, **settings):
         self.d = Telemd(self.w, self.s.url, **settings)
         argv = ["systemd-socket-activate", "-l", self.d.socket_path]

@@ -3,7 +3,6 @@
 """telemd's command line: --help, --version, --check-config and bad input."""
 import unittest
 
-import harness
 from harness import Workdir, binary, run, write_config
 
 

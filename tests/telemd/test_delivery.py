@@ -20,7 +20,7 @@ def expected_request(printed, machine_id, port, payload):
     """The request telemd must send for a record printed by telem-record-gen -o."""
     lines = printed.split("\n")[:15]
     lines = [f"machine_id: {machine_id}" if l.startswith("machine_id:") else l for l in lines]
-    head = [f"POST /v2/collector HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: */*"]
+    head = ["POST /v2/collector HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: */*"]
     head += lines + [TID, "Content-Type: application/text", f"Content-Length: {len(payload)}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 

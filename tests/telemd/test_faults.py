@@ -8,23 +8,11 @@ import os
 import time
 import unittest
 
-from fakeserver import FakeServer
-from harness import Workdir, wait_for
-from telemd import Telemd
+from harness import wait_for
+from telemd import Telemd, TelemdTestCase
 
 
-class Faults(unittest.TestCase):
-    def setUp(self):
-        self.w = Workdir()
-        self.s = FakeServer()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
-
+class Faults(TelemdTestCase):
     def start(self, mode, **settings):
         self.s.mode = mode
         self.d = Telemd(self.w, self.s.url, **settings).start()

@@ -6,7 +6,6 @@ telem-collector. Duplicates are possible (at-least-once) and are counted:
 a record is sent twice only when telemd was killed after the server stored
 it and before its "delivered" mark reached the spool file."""
 import random
-import signal
 import time
 import unittest
 

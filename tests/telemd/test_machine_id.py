@@ -8,23 +8,11 @@ import signal
 import time
 import unittest
 
-from fakeserver import FakeServer
-from harness import Workdir, wait_for
-from telemd import Telemd
+from harness import wait_for
+from telemd import Telemd, TelemdTestCase
 
 
-class MachineId(unittest.TestCase):
-    def setUp(self):
-        self.w = Workdir()
-        self.s = FakeServer()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
-
+class MachineId(TelemdTestCase):
     def last_machine_id(self):
         return self.s.requests[-1].header("machine_id")
 

@@ -5,23 +5,11 @@ refuses, "spool" holds records and releases them when the window allows."""
 import time
 import unittest
 
-from fakeserver import FakeServer
-from harness import Workdir, wait_for
-from telemd import Telemd
+from harness import wait_for
+from telemd import Telemd, TelemdTestCase
 
 
-class RateLimit(unittest.TestCase):
-    def setUp(self):
-        self.w = Workdir()
-        self.s = FakeServer()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
-
+class RateLimit(TelemdTestCase):
     def test_drop(self):
         self.d = Telemd(self.w, self.s.url, rate_limit_enabled=True, record_burst_limit=3,
                         record_window_length=5, rate_limit_strategy="drop").start()

@@ -9,9 +9,8 @@ import os
 import time
 import unittest
 
-from fakeserver import FakeServer
-from harness import Workdir, wait_for
-from telemd import Telemd
+from harness import wait_for
+from telemd import Telemd, TelemdTestCase
 
 HDR = ("record_format_version: 4\nclassification: org.test/legacy/spool\nseverity: 2\n"
        "machine_id: 0123456789abcdef0123456789abcdef\ncreation_timestamp: 1700000000\narch: x86_64\n"
@@ -20,18 +19,7 @@ HDR = ("record_format_version: 4\nclassification: org.test/legacy/spool\nseverit
        "event_id: 00112233445566778899aabbccddeeff\n")
 
 
-class Spool(unittest.TestCase):
-    def setUp(self):
-        self.w = Workdir()
-        self.s = FakeServer()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
-
+class Spool(TelemdTestCase):
     def test_spool_full(self):
         self.s.mode = ("status", 503, [])
         self.d = Telemd(self.w, self.s.url, spool_max_size=32).start()

@@ -6,8 +6,6 @@ the sysusers.d and tmpfiles.d entries create the user and directories in a
 private root."""
 import os
 import re
-import shutil
-import subprocess
 import unittest
 
 import harness
