@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
+#include "header-block.h"
 #include "journal-format.h"
 #include "log.h"
 #include "macro.h"
@@ -76,18 +78,146 @@ static int remove_files(const char *dir) {
         return r;
 }
 
+/* ---- journal lines for an opt-out without telemd ---------------------------
+ *
+ * telemd journals every record it purges; when it is not running telemctl
+ * does, or "telemctl list" would go on calling the deleted records queued.
+ * The lines are appended after the records are gone, by telemd's rules
+ * (telemd-journal.c): one write() per line, and a file that has reached
+ * journal_max_entries lines becomes journal.1 first. An absent journal is
+ * not created: then no line calls those records anything.
+ */
+
+struct purged {
+        struct journal_entry *v;
+        size_t n, allocated;
+};
+
+static int collect_purged(const struct spool_record_header *h, const char *data, void *userdata) {
+        struct purged *p = userdata;
+        struct journal_entry *e;
+        struct header_view view;
+        char sev[8];
+
+        if (p->n == p->allocated) {
+                size_t want = MAX(p->allocated * 2, (size_t) 64);
+                struct journal_entry *grown = reallocarray(p->v, want, sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                p->v = grown;
+                p->allocated = want;
+        }
+        e = &p->v[p->n++];
+        *e = (struct journal_entry) { .time = time(NULL), .uid = h->uid };
+        strscpy(e->record_id, h->id, sizeof(e->record_id));
+        strscpy(e->state, spool_state_to_string(SPOOL_PURGED), sizeof(e->state));
+        strscpy(e->reason, "opted out", sizeof(e->reason));
+        if (header_block_parse(data, h->header_size, &view) == 0) {
+                (void) header_field_copy(&view, TM_H_CLASSIFICATION, e->classification, sizeof(e->classification));
+                (void) header_field_copy(&view, TM_H_EVENT_ID, e->event_id, sizeof(e->event_id));
+                if (header_field_copy(&view, TM_H_SEVERITY, sev, sizeof(sev)) == 0)
+                        e->severity = (unsigned) CLAMP(atoi(sev), 0, 4);
+        }
+        return 0;
+}
+
+static uint64_t count_lines(int fd) {
+        char buf[65536];
+        uint64_t n = 0;
+        ssize_t got;
+
+        while ((got = read(fd, buf, sizeof(buf))) > 0)
+                for (ssize_t i = 0; i < got; i++)
+                        n += buf[i] == '\n';
+        return n;
+}
+
+/* journal becomes journal.1; the new file gets the old one's owner, so that
+ * telemd, running as its own user, goes on appending to it. */
+static int rotate_journal(int dirfd, int *fd, const struct stat *old) {
+        _cleanup_close_ int nfd = -1;
+
+        if (renameat(dirfd, JOURNAL_FILE, dirfd, JOURNAL_OLD_FILE) < 0)
+                return negative_errno();
+        *fd = safe_close(*fd);
+        nfd = openat(dirfd, JOURNAL_FILE, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (nfd < 0)
+                return negative_errno();
+        if (fchown(nfd, old->st_uid, old->st_gid) < 0)
+                return negative_errno();
+        *fd = TAKE_FD(nfd);
+        return 0;
+}
+
+static int journal_purged(const struct ctl *c, const struct purged *p) {
+        _cleanup_close_ int dirfd = -1, fd = -1;
+        char boot_id[40] = "", line[JOURNAL_LINE_MAX];
+        uint64_t lines;
+        struct stat st;
+        FILE *f;
+
+        if (p->n == 0)
+                return 0;
+        dirfd = open_dir(c->config.journal_dir);
+        if (dirfd < 0)
+                return dirfd == -ENOENT ? 0 : dirfd;
+        fd = openat(dirfd, JOURNAL_FILE, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EBADFD;
+        lines = count_lines(fd);
+        f = fopen("/proc/sys/kernel/random/boot_id", "re");
+        if (f) {
+                if (!fgets(boot_id, sizeof(boot_id), f))
+                        boot_id[0] = '\0';
+                boot_id[strcspn(boot_id, "\n")] = '\0';
+                fclose(f);
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                struct journal_entry e = p->v[i];
+                int n, r;
+
+                strscpy(e.boot_id, boot_id, sizeof(e.boot_id));
+                n = journal_line_format(&e, line, sizeof(line));
+                if (n < 0)
+                        continue;
+                if (lines >= (uint64_t) c->config.journal_max_entries) {
+                        r = rotate_journal(dirfd, &fd, &st);
+                        if (r < 0)
+                                return r;
+                        lines = 0;
+                }
+                if (write(fd, line, (size_t) n) != n)
+                        return errno > 0 ? negative_errno() : -EIO;
+                lines++;
+        }
+        return 0;
+}
+
 static int purge_files(const struct ctl *c, uint64_t *ret_queued) {
+        struct purged p = {};
         char path[4096];
-        int64_t oldest;
         int r;
 
         *ret_queued = 0;
-        r = ctl_spool_queued(c, ret_queued, &oldest);
-        if (r < 0 && r != -ENOENT)
+        r = ctl_spool_each_queued(c, collect_purged, &p);
+        if (r < 0 && r != -ENOENT) {
+                free(p.v);
                 return ctl_error_errno(r, "read the spool in", c->config.spool_dir);
+        }
         r = remove_files(c->config.spool_dir);
-        if (r < 0)
+        if (r < 0) {
+                free(p.v);
                 return ctl_error_errno(r, "delete the queued records in", c->config.spool_dir);
+        }
+        *ret_queued = p.n;
+        r = journal_purged(c, &p);
+        free(p.v);
+        if (r < 0)
+                log_warning_errno(r, "Cannot note the deleted records in the record journal in %s: %m; "
+                                     "'telemctl list' may still call them queued.",
+                                  c->config.journal_dir);
         snprintf(path, sizeof(path), "%s/%s", c->config.journal_dir, RETENTION_DIR);
         r = remove_files(path);
         if (r < 0)

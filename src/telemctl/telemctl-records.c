@@ -171,7 +171,7 @@ static void list_line(const struct journal_entry *e) {
                 printf("    %.76s\n", e->reason);
 }
 
-static int parse_list_args(int argc, char *argv[], const char **state, const char **cls, long *limit) {
+static int parse_list_args(int argc, char *argv[], const char **state, const char **cls, int64_t *limit) {
         static const struct option options[] = {
                 { "state", required_argument, NULL, 's' },
                 { "class", required_argument, NULL, 'c' },
@@ -185,8 +185,8 @@ static int parse_list_args(int argc, char *argv[], const char **state, const cha
                         *state = optarg;
                 else if (o == 'c')
                         *cls = optarg;
-                else if (o == 'n' && (*limit = strtol(optarg, NULL, 10)) >= 0)
-                        continue;
+                else if (o == 'n' && parse_int64(optarg, limit) >= 0 && *limit >= 0)
+                        continue; /* a number, 0 for all (strtol took "many" as 0) */
                 else
                         return -EINVAL;
         }
@@ -198,7 +198,7 @@ int ctl_list(struct ctl *c, int argc, char *argv[]) {
         const char *state = NULL, *cls = NULL;
         struct entries es = {};
         json_object *arr = NULL;
-        long limit = 100;
+        int64_t limit = 100;
         size_t n, first, shown = 0;
         ssize_t folded;
 
@@ -389,8 +389,9 @@ static void journal_line(const struct ctl *c, const struct journal_filter *f, co
 
         ctl_format_time(e->time, t, sizeof(t));
         printf("%s %-9s %.50s\n", t, e->state, e->classification);
+        /* Two columns of indent keep the ids on one 80-column line. */
         if (f->verbose)
-                printf("    record %s event %s\n    boot %s\n", e->record_id, e->event_id[0] ? e->event_id : "-",
+                printf("  record %s event %s\n  boot %s\n", e->record_id, e->event_id[0] ? e->event_id : "-",
                        e->boot_id[0] ? e->boot_id : "-");
         if (f->include && find_copy(c, e->record_id, &copy, &len, &source) > 0)
                 fwrite(copy, 1, len, stdout);

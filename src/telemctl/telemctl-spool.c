@@ -35,10 +35,8 @@ struct spool_report {
         json_object *files; /* a member per file (verify --json) */
 };
 
-typedef int (*record_cb)(const struct spool_record_header *h, const char *data, void *userdata);
-
 /* Read every record of one segment; cb (if any) sees each valid one. */
-static int scan_segment(int fd, uint64_t size, struct seg_report *rep, record_cb cb, void *userdata) {
+static int scan_segment(int fd, uint64_t size, struct seg_report *rep, ctl_record_cb cb, void *userdata) {
         _cleanup_free_ char *buf = malloc(SPOOL_DATA_MAX);
         struct spool_record_header h;
         uint64_t off = SPOOL_FILE_HEADER_SIZE;
@@ -71,15 +69,30 @@ static int scan_segment(int fd, uint64_t size, struct seg_report *rep, record_cb
                         if (!rep->oldest || (int64_t) h.spooled_at < rep->oldest)
                                 rep->oldest = (int64_t) h.spooled_at;
                 }
-                if (cb && cb(&h, buf, userdata) > 0)
-                        return 1;
+                if (cb && (r = cb(&h, buf, userdata)) != 0)
+                        return r; /* found (> 0), or failed */
                 off += SPOOL_RECORD_HEADER_SIZE + h.data_len;
         }
         return 0;
 }
 
+/* One line per segment, and one more per problem: 80 columns at most. */
+static void print_segment(const struct seg_report *s) {
+        printf("%s: %llu records, %llu queued\n", s->name, (unsigned long long) s->records,
+               (unsigned long long) s->queued);
+        if (!s->header_ok)
+                printf("  no spool file header: the whole file is unreadable\n");
+        else if (s->corrupt > 0)
+                printf("  %llu corrupt stretches, %llu bytes\n", (unsigned long long) s->corrupt,
+                       (unsigned long long) s->corrupt_bytes);
+        if (!s->mode_ok)
+                printf("  mode is not 0600\n");
+        if (!s->owner_ok)
+                printf("  not owned by the spool directory's owner (telemd's user)\n");
+}
+
 /* Visit every segment of the spool. cb returning > 0 stops the scan (found). */
-static int scan_spool(const struct ctl *c, struct spool_report *rep, record_cb cb, void *userdata) {
+static int scan_spool(const struct ctl *c, struct spool_report *rep, ctl_record_cb cb, void *userdata) {
         _cleanup_close_ int dfd = open_dir(c->config.spool_dir);
         struct stat dst;
         struct dirent *de;
@@ -114,7 +127,7 @@ static int scan_spool(const struct ctl *c, struct spool_report *rep, record_cb c
                         if (rep->files)
                                 json_object_object_add(rep->files, s.name, json_object_new_string("unexpected"));
                         else if (rep->print)
-                                printf("unexpected file: %s (telemd removes or imports it at start)\n", s.name);
+                                printf("%.50s: unexpected; telemd removes or imports it\n", s.name);
                         continue;
                 }
                 s.size = (uint64_t) st.st_size;
@@ -140,10 +153,7 @@ static int scan_spool(const struct ctl *c, struct spool_report *rep, record_cb c
                         json_object_object_add(o, "owner_ok", json_object_new_boolean(s.owner_ok));
                         json_object_object_add(rep->files, s.name, o);
                 } else if (rep->print)
-                        printf("%s: %llu records (%llu queued), %llu corrupt stretches (%llu bytes)%s%s\n", s.name,
-                               (unsigned long long) s.records, (unsigned long long) s.queued,
-                               (unsigned long long) s.corrupt, (unsigned long long) s.corrupt_bytes,
-                               s.mode_ok ? "" : ", mode is not 0600", s.owner_ok ? "" : ", not owned by telemd");
+                        print_segment(&s);
         }
         closedir(d);
         return r;
@@ -155,6 +165,25 @@ int ctl_spool_queued(const struct ctl *c, uint64_t *ret_queued, int64_t *ret_old
 
         *ret_queued = rep.queued;
         *ret_oldest = rep.oldest;
+        return r < 0 ? r : 0;
+}
+
+struct each_queued {
+        ctl_record_cb cb;
+        void *userdata;
+};
+
+static int only_queued(const struct spool_record_header *h, const char *data, void *userdata) {
+        struct each_queued *q = userdata;
+
+        return spool_state_is_final(h->state) ? 0 : q->cb(h, data, q->userdata);
+}
+
+int ctl_spool_each_queued(const struct ctl *c, ctl_record_cb cb, void *userdata) {
+        struct spool_report rep = {};
+        struct each_queued q = { cb, userdata };
+        int r = scan_spool(c, &rep, only_queued, &q);
+
         return r < 0 ? r : 0;
 }
 
@@ -224,8 +253,11 @@ int ctl_spool(struct ctl *c, int argc, char *argv[]) {
                 json_object_object_add(o, "files", rep.files);
                 ctl_print_json(o);
         } else
-                printf("spool %s: %llu segments, %llu records (%llu queued, %llu finished), %llu corrupt "
-                       "stretches (%llu bytes): %s\n",
+                printf("spool:     %s\n"
+                       "segments:  %llu\n"
+                       "records:   %llu (%llu queued, %llu finished)\n"
+                       "corrupt:   %llu stretches, %llu bytes\n"
+                       "result:    %s\n",
                        c->config.spool_dir, (unsigned long long) rep.segments, (unsigned long long) rep.records,
                        (unsigned long long) rep.queued, (unsigned long long) rep.finished,
                        (unsigned long long) rep.corrupt, (unsigned long long) rep.corrupt_bytes,

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,14 @@ static int gather(const struct ctl *c, struct status *ret) {
         struct stat st;
         int r;
 
+        /* Only "it is not there" means opted out; anything else we cannot
+         * tell, and say so rather than guess. */
         ret->opted_in = stat(c->config.opt_in_file, &st) == 0;
+        if (!ret->opted_in && errno != ENOENT && errno != ENOTDIR) {
+                r = -errno;
+                ctl_error_errno(r, "look at", c->config.opt_in_file);
+                return r;
+        }
         r = ctl_request(c, "status", answer, sizeof(answer));
         if (r >= 0) {
                 ret->running = ret->have_state = true;
@@ -41,6 +49,10 @@ static int gather(const struct ctl *c, struct status *ret) {
         }
         /* Not running: the last state it saved, and the spool as it is. */
         r = read_file_at(AT_FDCWD, c->config.state_file, STATE_TEXT_MAX, &text, NULL);
+        if (r == -EACCES || r == -EPERM) {
+                ctl_error_errno(r, "read", c->config.state_file);
+                return r;
+        }
         if (r >= 0 && state_parse(text, &ret->st) >= 0)
                 ret->have_state = true;
         ret->st.in_flight = 0;
@@ -53,9 +65,34 @@ static int gather(const struct ctl *c, struct status *ret) {
         return 0;
 }
 
+/* "label:" in 16 columns, then text folded at spaces so that no line is
+ * wider than 80 columns (a long error or path stays readable). */
+static void print_field(const char *label, const char *text) {
+        const size_t width = 80 - 16;
+        bool first = true;
+
+        while (first || *text) {
+                size_t n = strlen(text);
+
+                if (n > width) {
+                        n = width;
+                        for (size_t i = width; i > width / 2; i--)
+                                if (text[i] == ' ') {
+                                        n = i;
+                                        break;
+                                }
+                }
+                printf("%-16s%.*s\n", first ? label : "", (int) n, text);
+                text += n;
+                while (*text == ' ')
+                        text++;
+                first = false;
+        }
+}
+
 static void print_text(const struct ctl *c, const struct status *s) {
         const struct telemd_state *st = &s->st;
-        char t1[32], t2[32];
+        char t1[32], t2[32], line[PATH_MAX + 32];
         int64_t now = time(NULL);
 
         ctl_format_time(st->started, t1, sizeof(t1));
@@ -63,9 +100,10 @@ static void print_text(const struct ctl *c, const struct status *s) {
                 printf("telemd:         running (pid %lld, since %s)\n", (long long) st->pid, t1);
         else
                 printf("telemd:         not running\n");
-        printf("opted in:       %s (%s %s)\n", s->opted_in ? "yes" : "no", c->config.opt_in_file,
-               s->opted_in ? "exists" : "does not exist");
-        printf("server:         %s\n", c->config.server);
+        snprintf(line, sizeof(line), "%s (%s %s)", s->opted_in ? "yes" : "no", c->config.opt_in_file,
+                 s->opted_in ? "exists" : "does not exist");
+        print_field("opted in:", line);
+        print_field("server:", c->config.server);
         ctl_format_time(st->oldest, t1, sizeof(t1));
         printf("queued:         %llu", (unsigned long long) st->queued);
         if (st->oldest > 0)
@@ -73,7 +111,7 @@ static void print_text(const struct ctl *c, const struct status *s) {
         printf("\nin flight:      %llu\n", (unsigned long long) st->in_flight);
         ctl_format_time(st->last_delivery, t1, sizeof(t1));
         printf("last delivery:  %s\n", st->last_delivery > 0 ? t1 : "none yet");
-        printf("last error:     %s\n", st->last_error[0] ? st->last_error : "none");
+        print_field("last error:", st->last_error[0] ? st->last_error : "none");
         ctl_format_time(st->backoff_until, t2, sizeof(t2));
         if (st->backoff_until > now)
                 printf("retrying at:    %s (in %llds)\n", t2, (long long) (st->backoff_until - now));

@@ -36,7 +36,7 @@ static void help(void) {
         printf("Usage: telemctl [-f CONFIG] [--json] COMMAND [ARGS]\n"
                "See and control what telemetry leaves this machine.\n\n"
                "Commands:\n"
-               "  status               whether telemd runs, opt-in, queue, last delivery, counters\n"
+               "  status               whether telemd runs, opt-in, queue, deliveries, counters\n"
                "  opt-in               allow records to leave this machine\n"
                "  opt-out              stop that, and delete every queued or kept record\n"
                "  list [FILTERS]       records handled: time, state, severity, class, reason\n"
@@ -92,14 +92,20 @@ static int parse_global(int argc, char *argv[], struct ctl *c, const char **ret_
 static int load_config(struct ctl *c, const char *path) {
         char err[CONFIG_ERROR_MAX];
         struct stat st;
+        int r;
 
         if (path && (stat(path, &st) < 0 || !S_ISREG(st.st_mode))) {
                 log_error("Configuration file '%s' is not a readable regular file.", path);
                 return EXIT_FAILURE;
         }
-        if (config_load(&c->config, path, NULL, err, sizeof(err)) < 0) {
+        r = config_load(&c->config, path, NULL, err, sizeof(err));
+        if (r == -EACCES || r == -EPERM)
+                return ctl_error_errno(r, "read the configuration", path ? path : "file");
+        if (r < 0) {
                 log_error("Invalid configuration: %s", err);
-                return EXIT_USAGE;
+                /* A file that cannot be read is a failure; one that says
+                 * something wrong is a configuration error. */
+                return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         }
         return -1;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "spool-format.h"
 #include "state-format.h"
 
 #define EXIT_USAGE 2
@@ -47,6 +48,11 @@ void ctl_format_time(int64_t t, char *buf, size_t size);
 /* The number of queued records in the spool and the oldest one's spool time,
  * read from the spool files (when telemd is not running). */
 int ctl_spool_queued(const struct ctl *c, uint64_t *ret_queued, int64_t *ret_oldest);
+
+/* Call cb for every queued record in the spool (its header and its data:
+ * header block, then payload); cb returning > 0 stops the visit. */
+typedef int (*ctl_record_cb)(const struct spool_record_header *h, const char *data, void *userdata);
+int ctl_spool_each_queued(const struct ctl *c, ctl_record_cb cb, void *userdata);
 
 /* Find a queued record by id in the spool: 1 and its bytes if found. */
 int ctl_spool_find(const struct ctl *c, const char *record_id, char **ret_data, size_t *ret_len);
