@@ -5,6 +5,8 @@
  * following symlinks; the journal is appended with one write() per line.
  * Retained copies are tracked oldest first in memory (rebuilt from the
  * directory at start-up), so enforcing the bounds never scans the directory.
+ * A copy's mtime, set to the nanosecond and strictly increasing, is its age:
+ * the order survives a restart even for copies written within one second.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,7 +29,7 @@
 struct copy {
         char id[TM_RANDOM_ID_LENGTH + 1];
         uint64_t bytes;
-        int64_t mtime;
+        int64_t mtime_ns;
 };
 
 struct journal {
@@ -41,6 +43,7 @@ struct journal {
         struct copy *copies; /* oldest first */
         size_t n_copies, allocated;
         uint64_t copy_bytes;
+        int64_t last_mtime_ns; /* of the newest copy */
         char boot_id[40];
         bool warned;
 };
@@ -153,10 +156,14 @@ void journal_finished(struct journal *j, struct spool *s, const struct spool_ent
 
 static int cmp_copies(const void *a, const void *b) {
         const struct copy *x = a, *y = b;
-        return x->mtime < y->mtime ? -1 : x->mtime > y->mtime ? 1 : strcmp(x->id, y->id);
+        return x->mtime_ns < y->mtime_ns ? -1 : x->mtime_ns > y->mtime_ns ? 1 : strcmp(x->id, y->id);
 }
 
-static int add_copy(struct journal *j, const char *id, uint64_t bytes, int64_t mtime) {
+static int64_t timespec_ns(const struct timespec *ts) {
+        return (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static int add_copy(struct journal *j, const char *id, uint64_t bytes, int64_t mtime_ns) {
         if (j->n_copies == j->allocated) {
                 size_t want = MAX(j->allocated * 2, (size_t) 64);
                 struct copy *grown = reallocarray(j->copies, want, sizeof(*grown));
@@ -165,7 +172,8 @@ static int add_copy(struct journal *j, const char *id, uint64_t bytes, int64_t m
                 j->copies = grown;
                 j->allocated = want;
         }
-        j->copies[j->n_copies] = (struct copy) { .bytes = bytes, .mtime = mtime };
+        j->copies[j->n_copies] = (struct copy) { .bytes = bytes, .mtime_ns = mtime_ns };
+        j->last_mtime_ns = MAX(j->last_mtime_ns, mtime_ns);
         strscpy(j->copies[j->n_copies].id, id, sizeof(j->copies[0].id));
         j->n_copies++;
         j->copy_bytes += bytes;
@@ -214,7 +222,7 @@ static int load_copies(struct journal *j) {
                         (void) unlinkat(j->records_fd, de->d_name, 0);
                         continue;
                 }
-                r = add_copy(j, de->d_name, (uint64_t) st.st_size, st.st_mtime);
+                r = add_copy(j, de->d_name, (uint64_t) st.st_size, timespec_ns(&st.st_mtim));
         }
         closedir(d);
         if (j->n_copies > 1)
@@ -223,7 +231,7 @@ static int load_copies(struct journal *j) {
 }
 
 static int open_records_dir(struct journal *j) {
-        int fd;
+        int fd, r;
 
         if (j->records_fd >= 0)
                 return 0;
@@ -233,7 +241,10 @@ static int open_records_dir(struct journal *j) {
         if (fd < 0)
                 return negative_errno();
         j->records_fd = fd;
-        return load_copies(j);
+        r = load_copies(j);
+        if (r >= 0)
+                enforce_bounds(j, 0); /* the bounds may have been lowered since */
+        return r;
 }
 
 void journal_retain(struct journal *j, const char *record_id, const char *headers, size_t header_size,
@@ -241,6 +252,8 @@ void journal_retain(struct journal *j, const char *record_id, const char *header
         _cleanup_close_ int fd = -1;
         struct iovec iov[2] = { { (void *) headers, header_size }, { (void *) payload, payload_size } };
         uint64_t bytes = header_size + payload_size;
+        struct timespec ts[2];
+        int64_t ns;
         int r;
 
         if (!j->retain || bytes > j->max_bytes)
@@ -258,7 +271,14 @@ void journal_retain(struct journal *j, const char *record_id, const char *header
                         (void) unlinkat(j->records_fd, record_id, 0);
                 return;
         }
-        if (add_copy(j, record_id, bytes, time(NULL)) < 0)
+        /* The file system's clock ticks in milliseconds at best: give each
+         * copy a later mtime than the one before, so the order is kept. */
+        (void) clock_gettime(CLOCK_REALTIME, &ts[1]);
+        ns = MAX(timespec_ns(&ts[1]), j->last_mtime_ns + 1);
+        ts[0] = (struct timespec) { .tv_nsec = UTIME_OMIT };
+        ts[1] = (struct timespec) { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+        (void) futimens(fd, ts);
+        if (add_copy(j, record_id, bytes, ns) < 0)
                 (void) unlinkat(j->records_fd, record_id, 0);
 }
 
