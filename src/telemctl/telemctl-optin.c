@@ -23,6 +23,17 @@
 #include "strutil.h"
 #include "telemctl.h"
 
+/* Opting in and out changes files that only root (or telemd's user) may
+ * change: the telemetry group, which ctl_error_errno() suggests for reading,
+ * would not help here. */
+static int switch_error(int r, const char *what, const char *path) {
+        if (r == -EACCES || r == -EPERM) {
+                log_error("Cannot %s %s: permission denied. Opting in or out needs root.", what, path);
+                return EXIT_FAILURE;
+        }
+        return ctl_error_errno(r, what, path);
+}
+
 static int mkdir_parents(const char *path) {
         char buf[4096];
 
@@ -52,7 +63,7 @@ int ctl_opt_in(struct ctl *c, int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
         if (fd < 0)
-                return ctl_error_errno(r < 0 ? r : -errno, "create", path);
+                return switch_error(r < 0 ? r : -errno, "create", path);
         close(fd);
         (void) ctl_request(c, "opt-in", answer, sizeof(answer)); /* if it runs, it looks again now */
         printf("Opted in: records may now leave this machine for %s.\n", c->config.server);
@@ -204,12 +215,12 @@ static int purge_files(const struct ctl *c, uint64_t *ret_queued) {
         r = ctl_spool_each_queued(c, collect_purged, &p);
         if (r < 0 && r != -ENOENT) {
                 free(p.v);
-                return ctl_error_errno(r, "read the spool in", c->config.spool_dir);
+                return switch_error(r, "read the spool in", c->config.spool_dir);
         }
         r = remove_files(c->config.spool_dir);
         if (r < 0) {
                 free(p.v);
-                return ctl_error_errno(r, "delete the queued records in", c->config.spool_dir);
+                return switch_error(r, "delete the queued records in", c->config.spool_dir);
         }
         *ret_queued = p.n;
         r = journal_purged(c, &p);
@@ -221,7 +232,7 @@ static int purge_files(const struct ctl *c, uint64_t *ret_queued) {
         snprintf(path, sizeof(path), "%s/%s", c->config.journal_dir, RETENTION_DIR);
         r = remove_files(path);
         if (r < 0)
-                return ctl_error_errno(r, "delete the kept copies in", path);
+                return switch_error(r, "delete the kept copies in", path);
         snprintf(path, sizeof(path), "%s/rejected.log", c->config.journal_dir);
         (void) unlink(path);
         snprintf(path, sizeof(path), "%s/rejected.log.1", c->config.journal_dir);
@@ -242,7 +253,7 @@ int ctl_opt_out(struct ctl *c, int argc, char *argv[]) {
         }
         was_in = unlink(path) == 0;
         if (!was_in && errno != ENOENT)
-                return ctl_error_errno(-errno, "remove", path);
+                return switch_error(-errno, "remove", path);
         r = ctl_request(c, "purge", answer, sizeof(answer));
         if (r >= 0)
                 deleted = strtoull(answer + STRLEN("ok "), NULL, 10);
@@ -251,7 +262,7 @@ int ctl_opt_out(struct ctl *c, int argc, char *argv[]) {
                 if (r != EXIT_SUCCESS)
                         return r;
         } else
-                return ctl_error_errno(r, "ask telemd to delete its queued records at",
+                return switch_error(r, "ask telemd to delete its queued records at",
                                        c->config.control_socket_path);
         printf("%s: nothing will leave this machine; %llu queued records deleted, with every kept copy.\n",
                was_in ? "Opted out" : "Already opted out", (unsigned long long) deleted);
