@@ -23,9 +23,9 @@
 #include "strutil.h"
 #include "telemctl.h"
 
-/* Opting in and out changes files that only root (or telemd's user) may
- * change: the telemetry group, which ctl_error_errno() suggests for reading,
- * would not help here. */
+/* Opting in and out changes a file in a directory that only root may
+ * change: telemd's user, which ctl_error_errno() suggests for reading, would
+ * not help here. */
 static int switch_error(int r, const char *what, const char *path) {
         if (r == -EACCES || r == -EPERM) {
                 log_error("Cannot %s %s: permission denied. Opting in or out needs root.", what, path);

@@ -36,7 +36,7 @@ int ctl_units(struct ctl *c, int argc, char *argv[]);
  * another -errno (-EACCES: not allowed). */
 int ctl_request(const struct ctl *c, const char *request, char *answer, size_t size);
 
-/* "Permission denied" explained: run as root or in the telemetry group. */
+/* "Permission denied" explained: run as root or as telemd's user. */
 int ctl_error_errno(int r, const char *what, const char *path);
 
 /* Print a JSON object (and free it). */

@@ -16,7 +16,7 @@ from harness import Workdir, wait_for
 from telemd import Telemd
 
 NOBODY = (65534, 65534)
-HINT = r"permission denied\. Run telemctl as root, or as a member of the '[^']+' group\.$"
+HINT = r"permission denied\. Run telemctl as root, or as the '[^']+' user\.$"
 ROOT_HINT = r"permission denied\. Opting in or out needs root\.$"
 
 

@@ -471,6 +471,20 @@ class CommandLine(unittest.TestCase):
                             "--config-file", "--version"):
                 self.assertIn(command, out.stdout)
 
+    def test_man_page_documents_every_command_and_option(self):
+        page = (harness.BUILD / "man" / "telemctl.1").read_text()
+        text = re.sub(r"\\f[BIRP]|\\", "", page)  # roff fonts and escapes off
+        sections = re.findall(r"(?m)^\.SS (.*)$", text)
+        for command in ("status", "opt-in", "opt-out", "list", "show", "journal", "spool verify"):
+            self.assertTrue(any(s.strip('"').startswith(command) for s in sections), command)
+        self.assertIn("start, stop, restart, is-active", text)
+        for option in ("--config-file", "--json", "--help", "--version", "--state", "--class", "--limit",
+                       "--record_id", "--event_id", "--classification", "--boot_id", "--include_record",
+                       "--verbose"):
+            self.assertIn(option, text)
+        exit_status = text.split(".SH EXIT STATUS", 1)[1].split(".SH", 1)[0]
+        self.assertEqual(re.findall(r"(?m)^\.B (\d)$", exit_status), ["0", "1", "2"])
+
     def test_version(self):
         meson = (harness.SOURCE / "meson.build").read_text()
         version = re.search(r"version: '([^']+)'", meson).group(1)
