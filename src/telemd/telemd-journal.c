@@ -94,6 +94,7 @@ static int open_journal_file(struct journal *j) {
 static void append_line(struct journal *j, const struct journal_entry *e) {
         char line[JOURNAL_LINE_MAX];
         int n = journal_line_format(e, line, sizeof(line));
+        ssize_t w;
 
         if (n < 0 || j->fd < 0)
                 return;
@@ -109,8 +110,16 @@ static void append_line(struct journal *j, const struct journal_entry *e) {
                         return;
                 }
         }
-        if (write(j->fd, line, (size_t) n) != n) {
-                warn_once(j, -errno, "append to the journal");
+        w = write(j->fd, line, (size_t) n);
+        if (w != n) {
+                /* A short write (the file system is full) must not leave half a
+                 * line behind for the next one to be glued to: cut it off. */
+                int r = w < 0 ? -errno : -ENOSPC;
+                off_t end;
+
+                if (w > 0 && (end = lseek(j->fd, 0, SEEK_CUR)) >= w)
+                        (void) !ftruncate(j->fd, end - w);
+                warn_once(j, r, "append to the journal");
                 return;
         }
         j->lines++;

@@ -127,9 +127,17 @@ class Storage(unittest.TestCase):
             self.assertEqual(lost, set())
             self.d.stop()
             self.d = None
+            # The journal shares the full file system: a line that did not fit
+            # must not be left torn (it would spoil the next line too).
+            lines = (fs / "journal" / "journal").read_bytes().split(b"\n")
+            torn = [ln for ln in lines[:-1] if ln.count(b"\x1e") != 8]
+            c.figures(journal_lines=len(lines) - 1, torn_journal_lines=len(torn))
+            self.assertEqual(lines[-1], b"", "the journal ends with a whole line")
+            self.assertEqual(torn, [], "torn journal lines")
             c["happened"] = ("writes that hit ENOSPC were refused with status 'F' (\"File system is full\" "
-                             "logged, no half record left behind); telemd kept running, delivered every "
-                             "acknowledged record, and took records again once delivery freed space")
+                             "logged, no half record left behind, no torn journal line); telemd kept running, "
+                             "delivered every acknowledged record, and took records again once delivery freed "
+                             "space")
 
     def test_damaged_spool(self):
         """One run, five segments each damaged a different way, one left intact."""
