@@ -14,6 +14,7 @@ libcurl4-openssl-dev libsystemd-dev systemd
 libdw-dev libelf-dev
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjson-c-dev postgresql
 python3 valgrind strace groff-base man-db
+socat openssl util-linux
 "
 
 missing=""
