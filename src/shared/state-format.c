@@ -71,9 +71,12 @@ static int64_t get_number(const struct telemd_state *s, const struct field *f) {
 void state_visit(const struct telemd_state *s, state_visit_t visit, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
                 const struct field *f = &fields[i];
-                bool str = f->type == FIELD_STRING;
+                enum state_kind kind = f->type == FIELD_STRING ? STATE_STRING :
+                                       f->type == FIELD_BOOL   ? STATE_BOOLEAN :
+                                                                 STATE_NUMBER;
 
-                visit(f->key, str ? (const char *) s + f->offset : NULL, get_number(s, f), str, userdata);
+                visit(f->key, kind, kind == STATE_STRING ? (const char *) s + f->offset : NULL, get_number(s, f),
+                      userdata);
         }
 }
 

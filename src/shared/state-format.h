@@ -40,7 +40,13 @@ int state_format(const struct telemd_state *s, char *buf, size_t size);
  * Returns 0, or -EBADMSG for a malformed line or value. */
 int state_parse(const char *text, struct telemd_state *ret);
 
-/* Visit every field: for telemctl's listings (name, numeric value or string). */
-typedef void (*state_visit_t)(const char *key, const char *string_value, int64_t number, bool is_string,
+/* Visit every field: for telemctl's listings (name, kind, numeric value or
+ * string). */
+enum state_kind {
+        STATE_NUMBER,
+        STATE_BOOLEAN, /* number is 0 or 1 */
+        STATE_STRING,  /* string_value is set, number is 0 */
+};
+typedef void (*state_visit_t)(const char *key, enum state_kind kind, const char *string_value, int64_t number,
                               void *userdata);
 void state_visit(const struct telemd_state *s, state_visit_t visit, void *userdata);

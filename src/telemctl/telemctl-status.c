@@ -134,9 +134,13 @@ static void print_text(const struct ctl *c, const struct status *s) {
                (unsigned long long) st->internal_errors);
 }
 
-static void add_field(const char *key, const char *string_value, int64_t number, bool is_string, void *userdata) {
+/* Booleans as JSON booleans (held_by_rate_limit and held_by_opt_in were 0/1). */
+static void add_field(const char *key, enum state_kind kind, const char *string_value, int64_t number,
+                      void *userdata) {
         json_object_object_add(userdata, key,
-                               is_string ? json_object_new_string(string_value) : json_object_new_int64(number));
+                               kind == STATE_STRING  ? json_object_new_string(string_value) :
+                               kind == STATE_BOOLEAN ? json_object_new_boolean(number != 0) :
+                                                       json_object_new_int64(number));
 }
 
 int ctl_status(struct ctl *c, int argc, char *argv[]) {

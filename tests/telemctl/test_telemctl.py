@@ -90,6 +90,8 @@ class Subcommands(unittest.TestCase):
         self.assertEqual(st["in_flight"], 0)
         self.assertEqual((st["received"], st["delivered"], st["rejected"], st["queued"]), (3, 1, 1, 1))
         self.assertEqual((st["rate_dropped"], st["expired"], st["spool_full"]), (0, 0, 0))
+        self.assertIs(st["held_by_rate_limit"], False)
+        self.assertIs(st["held_by_opt_in"], False)
         self.assertGreater(st["last_delivery"], 0)
         self.assertGreater(st["oldest"], 0)
         self.assertTrue(st["last_error"].startswith("HTTP 503"), st["last_error"])
@@ -425,7 +427,7 @@ class OptInOut(unittest.TestCase):
         self.d.start()
         self.queue(3, "held")
         self.opt_in.unlink()
-        harness.wait_for(lambda: telemctl_json(self.conf, "status")["held_by_opt_in"] == 1, timeout=60,
+        harness.wait_for(lambda: telemctl_json(self.conf, "status")["held_by_opt_in"] is True, timeout=60,
                          what="telemd to hold the records")
         out = telemctl(self.conf, "opt-out")
         self.assertEqual(out.returncode, 0, out.stderr)
