@@ -49,7 +49,7 @@ static void help(void) {
                "  is-active            whether they are active (through systemctl)\n\n"
                "Options:\n"
                "  -f, --config-file FILE  read FILE instead of the default configuration\n"
-               "      --json              print listings as JSON\n"
+               "      --json              print listings as JSON (also after COMMAND)\n"
                "  -h, --help              show this help and exit\n"
                "  -V, --version           show the version and exit\n");
 }
@@ -130,6 +130,16 @@ int main(int argc, char *argv[]) {
         r = load_config(&c, config);
         if (r >= 0)
                 return r;
+        /* --json may also follow the command ("telemctl list --json"): take
+         * it out of the command's arguments (no argument of any command
+         * starts with "--json"). argv[argc] is NULL and moves along. */
+        for (int i = optind + 1; i < argc; i++)
+                if (streq(argv[i], "--json")) {
+                        c.json = true;
+                        memmove(argv + i, argv + i + 1, (size_t) (argc - i) * sizeof(char *));
+                        argc--;
+                        i--;
+                }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 if (streq(argv[optind], commands[i].name)) {
                         /* The command sees itself as argv[0]. */

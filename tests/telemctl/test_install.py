@@ -19,7 +19,6 @@ import subprocess
 import unittest
 from pathlib import Path
 
-import harness
 from harness import SOURCE, Workdir
 
 PROGRAMS = ["telemd", "telemctl", "hprobe", "telem-record-gen", "crashprobe", "telem-collector"]

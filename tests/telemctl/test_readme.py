@@ -7,7 +7,6 @@ the README still opens with exactly two set-up commands."""
 import re
 import unittest
 
-import harness
 from harness import BUILD, SOURCE, Workdir, binary, run
 
 

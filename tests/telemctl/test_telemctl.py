@@ -4,14 +4,13 @@
 answers on its control socket) and again once it has stopped (telemctl reads
 the state file, the spool and the journal itself), text and --json; opt-in
 and opt-out, and that opting out deletes the queue for good."""
+import json
 import os
 import re
-import signal
 import unittest
 
 import harness
-from ctllib import (find_record, parse_record_text, records_by_id, telemctl, telemctl_json, wait_state,
-                    wide_lines)
+from ctllib import parse_record_text, records_by_id, telemctl, telemctl_json, wait_state, wide_lines
 from fakeserver import FakeServer
 from harness import Workdir
 from telemd import Telemd
@@ -306,7 +305,7 @@ class SpoolDamage(unittest.TestCase):
         self.assertEqual(wide_lines(out.stdout), [])
         out = telemctl(self.d.config, "--json", "spool", "verify")
         self.assertEqual(out.returncode, 1)
-        v = __import__("json").loads(out.stdout)
+        v = json.loads(out.stdout)
         self.assertEqual((v["records"], v["queued"], v["corrupt_stretches"], v["problems"]), (2, 2, 1, 1))
         # status counts only what would be sent.
         self.assertEqual(telemctl_json(self.d.config, "status")["queued"], 2)
@@ -320,7 +319,7 @@ class SpoolDamage(unittest.TestCase):
         self.assertIn("mode is not 0600", out.stdout)
         self.assertIn("stray: unexpected", out.stdout)
         self.assertEqual(wide_lines(out.stdout), [])
-        v = __import__("json").loads(telemctl(self.d.config, "--json", "spool", "verify").stdout)
+        v = json.loads(telemctl(self.d.config, "--json", "spool", "verify").stdout)
         self.assertEqual(v["problems"], 2)
         self.assertEqual(v["files"]["stray"], "unexpected")
         self.assertIs(v["files"][os.path.basename(self.seg)]["mode_ok"], False)
@@ -497,11 +496,22 @@ class CommandLine(unittest.TestCase):
         for args in ([], ["frobnicate"], ["--bogus", "status"], ["status", "extra"], ["opt-in", "x"],
                      ["opt-out", "x"], ["spool"], ["spool", "check"], ["show"], ["show", "a", "b"],
                      ["list", "--state"], ["list", "--limit", "many"], ["list", "--limit", "-1"],
-                     ["list", "extra"], ["journal", "-x"], ["journal", "extra"]):
+                     ["list", "extra"], ["journal", "-x"], ["journal", "extra"], ["-f"]):
             with self.subTest(args=args):
                 out = telemctl(self.d.config, *args)
                 self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
                 self.assertNotEqual(out.stderr + out.stdout, "")
+
+    def test_start_needs_opt_in(self):
+        """Checked before systemctl is run (the other unit commands would act
+        on this machine's units, so they are not run here)."""
+        (self.w / "opt-in").unlink()
+        out = telemctl(self.d.config, "start")
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("Opt in to telemetry first (telemctl opt-in)", out.stderr)
+        for verb in ("start", "stop", "restart", "is-active"):
+            out = telemctl(self.d.config, verb, "extra")
+            self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
 
     def test_config_errors(self):
         out = telemctl(self.w / "missing.conf", "status")
@@ -511,6 +521,13 @@ class CommandLine(unittest.TestCase):
         out = telemctl(bad, "status")
         self.assertEqual(out.returncode, 2)
         self.assertIn("journal_max_entries", out.stderr)
+
+    def test_json_after_the_command(self):
+        for args in (["status", "--json"], ["list", "--json", "--limit", "0"], ["journal", "-V", "--json"],
+                     ["spool", "--json", "verify"]):
+            out = telemctl(self.d.config, *args)
+            self.assertEqual(out.returncode, 0, f"{args}: {out.stderr}")
+            json.loads(out.stdout)
 
     def test_empty_state(self):
         """Before telemd ever ran: nothing to show, and no error."""
