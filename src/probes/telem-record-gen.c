@@ -165,11 +165,16 @@ static int parse_argv(int argc, char *argv[]) {
                 log_error("Error: unexpected argument '%s'. Try 'telem-record-gen --help'.", argv[optind]);
                 return EXIT_FAILURE;
         }
+        return -1;
+}
+
+/* What the options cannot say alone: the classification is required. */
+static int check_args(void) {
         if (!arg_class) {
                 log_error("Error: a classification is required (-c domain/category/detail).");
-                return EXIT_FAILURE;
+                return -EINVAL;
         }
-        return check_class(arg_class) < 0 ? EXIT_FAILURE : -1;
+        return check_class(arg_class);
 }
 
 /* Where to cut s to at most len bytes without splitting a UTF-8 sequence:
@@ -282,5 +287,7 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r >= 0)
                 return r;
+        if (check_args() < 0)
+                return EXIT_FAILURE;
         return run();
 }

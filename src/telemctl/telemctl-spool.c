@@ -91,6 +91,42 @@ static void print_segment(const struct seg_report *s) {
                 printf("  not owned by the spool directory's owner (telemd's user)\n");
 }
 
+/* Add one segment's findings to the spool's, and show them. */
+static void report_segment(struct spool_report *rep, const struct seg_report *s) {
+        rep->segments++;
+        rep->records += s->records;
+        rep->queued += s->queued;
+        rep->finished += s->finished;
+        rep->corrupt += s->corrupt;
+        rep->corrupt_bytes += s->corrupt_bytes;
+        if (s->oldest && (!rep->oldest || s->oldest < rep->oldest))
+                rep->oldest = s->oldest;
+        rep->problems += (s->corrupt > 0) + !s->mode_ok + !s->owner_ok;
+        if (rep->files) {
+                json_object *o = json_object_new_object();
+
+                if (!o)
+                        return;
+                json_object_object_add(o, "records", json_object_new_int64((int64_t) s->records));
+                json_object_object_add(o, "queued", json_object_new_int64((int64_t) s->queued));
+                json_object_object_add(o, "corrupt_stretches", json_object_new_int64((int64_t) s->corrupt));
+                json_object_object_add(o, "corrupt_bytes", json_object_new_int64((int64_t) s->corrupt_bytes));
+                json_object_object_add(o, "mode_ok", json_object_new_boolean(s->mode_ok));
+                json_object_object_add(o, "owner_ok", json_object_new_boolean(s->owner_ok));
+                json_object_object_add(rep->files, s->name, o);
+        } else if (rep->print)
+                print_segment(s);
+}
+
+/* A file in the spool directory that is not a segment telemctl can read. */
+static void report_unexpected(struct spool_report *rep, const char *name) {
+        rep->problems++;
+        if (rep->files)
+                json_object_object_add(rep->files, name, json_object_new_string("unexpected"));
+        else if (rep->print)
+                printf("%.50s: unexpected; telemd removes or imports it\n", name);
+}
+
 /* Visit every segment of the spool. cb returning > 0 stops the scan (found). */
 static int scan_spool(const struct ctl *c, struct spool_report *rep, ctl_record_cb cb, void *userdata) {
         _cleanup_close_ int dfd = open_dir(c->config.spool_dir);
@@ -123,37 +159,14 @@ static int scan_spool(const struct ctl *c, struct spool_report *rep, ctl_record_
                         break;
                 }
                 if (fd < 0) {
-                        rep->problems++;
-                        if (rep->files)
-                                json_object_object_add(rep->files, s.name, json_object_new_string("unexpected"));
-                        else if (rep->print)
-                                printf("%.50s: unexpected; telemd removes or imports it\n", s.name);
+                        report_unexpected(rep, s.name);
                         continue;
                 }
                 s.size = (uint64_t) st.st_size;
                 s.mode_ok = (st.st_mode & 07777) == 0600;
                 s.owner_ok = st.st_uid == dst.st_uid;
                 r = scan_segment(fd, s.size, &s, cb, userdata);
-                rep->segments++;
-                rep->records += s.records;
-                rep->queued += s.queued;
-                rep->finished += s.finished;
-                rep->corrupt += s.corrupt;
-                rep->corrupt_bytes += s.corrupt_bytes;
-                if (s.oldest && (!rep->oldest || s.oldest < rep->oldest))
-                        rep->oldest = s.oldest;
-                rep->problems += (s.corrupt > 0) + !s.mode_ok + !s.owner_ok;
-                if (rep->files) {
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "records", json_object_new_int64((int64_t) s.records));
-                        json_object_object_add(o, "queued", json_object_new_int64((int64_t) s.queued));
-                        json_object_object_add(o, "corrupt_stretches", json_object_new_int64((int64_t) s.corrupt));
-                        json_object_object_add(o, "corrupt_bytes", json_object_new_int64((int64_t) s.corrupt_bytes));
-                        json_object_object_add(o, "mode_ok", json_object_new_boolean(s.mode_ok));
-                        json_object_object_add(o, "owner_ok", json_object_new_boolean(s.owner_ok));
-                        json_object_object_add(rep->files, s.name, o);
-                } else if (rep->print)
-                        print_segment(&s);
+                report_segment(rep, &s);
         }
         closedir(d);
         return r;
