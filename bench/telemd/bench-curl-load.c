@@ -68,6 +68,7 @@ int main(int argc, char *argv[]) {
                 curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
                 curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) sizeof(body));
                 curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+                curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* as telemd-post: no sigaction per call */
                 curl_multi_add_handle(multi, e);
                 started++;
         }
