@@ -79,9 +79,10 @@ static int remove_files(const char *dir) {
 
         if (dfd < 0)
                 return dfd == -ENOENT ? 0 : dfd;
-        d = fdopendir(TAKE_FD(dfd));
+        d = fdopendir(dfd);
         if (!d)
-                return negative_errno();
+                return negative_errno(); /* dfd is still ours, and closed */
+        dfd = -1; /* now the DIR's */
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != EISDIR && r == 0)
                         r = negative_errno();

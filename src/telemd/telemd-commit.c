@@ -12,20 +12,22 @@
 #include "telemd-spool.h"
 #include "telemd-sync.h"
 
-#define SYNC_BATCH_MAX 64
-
-/* Hand the dirty spool files to the sync thread. Returns the generation. */
+/* Hand the dirty spool files to the sync thread. Returns the generation, or
+ * -errno with the files still taken as dirty, for the next submission. */
 static int64_t submit(struct manager *m) {
-        int fds[SYNC_BATCH_MAX], n;
+        _cleanup_free_ int *fds = NULL;
         uint64_t gen;
-        int r;
+        int n, r;
 
-        n = spool_collect_dirty(m->spool, fds, ELEMENTSOF(fds));
+        n = spool_collect_dirty(m->spool, &fds);
         if (n < 0)
-                return log_error_errno(n, "Failed to prepare the spool sync: %m");
+                return log_error_errno(n, "Failed to prepare the sync of the spool in %s: %m",
+                                       m->config.spool_dir);
         r = syncer_submit(m->syncer, fds, (unsigned) n, &gen);
-        if (r < 0)
-                return log_error_errno(r, "Failed to queue the spool sync: %m");
+        if (r < 0) {
+                spool_mark_dirty(m->spool);
+                return log_error_errno(r, "Failed to queue the sync of the spool in %s: %m", m->config.spool_dir);
+        }
         return (int64_t) gen;
 }
 
@@ -40,7 +42,9 @@ static int on_sync_now(sd_event_source *s, void *userdata) {
 }
 
 static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        (void) submit(userdata);
+        /* On failure the files stay dirty: try again one interval later. */
+        if (submit(userdata) < 0)
+                (void) manager_record_spooled(userdata);
         return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "state-format.h"
 #include "strutil.h"
+#include "telemd-accept.h"
 #include "telemd-control.h"
 #include "telemd-deliver.h"
 #include "telemd-manager.h"
@@ -43,6 +44,7 @@ struct control {
         int fd;
         char *path;
         sd_event_source *source;
+        sd_event_source *accept_pause; /* after accept() failed for lack of resources */
         unsigned n_conns;
         LIST_HEAD(, control_conn) conns;
 };
@@ -129,8 +131,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        (void) accept_pause(s, &c->accept_pause); /* no fds or memory: do not spin */
                 return 0;
+        }
         cc = calloc(1, sizeof(*cc));
         if (!cc) {
                 safe_close(cfd);
@@ -210,6 +215,7 @@ struct control *control_free(struct control *c) {
                 return NULL;
         while (!LIST_EMPTY(&c->conns))
                 conn_free(LIST_FIRST(&c->conns));
+        sd_event_source_disable_unref(c->accept_pause);
         sd_event_source_disable_unref(c->source);
         if (c->path)
                 (void) unlink(c->path);

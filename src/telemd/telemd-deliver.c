@@ -37,6 +37,7 @@
 
 #define USEC_PER_SEC 1000000ULL
 #define WORKER_LINGER_USEC (5ULL * USEC_PER_SEC)
+#define READ_ATTEMPTS_MAX 5 /* reads of one record that fail before it is dropped */
 
 /* A record handed to telemd-post. */
 struct slot {
@@ -199,20 +200,41 @@ static void worker_config(const struct telem_config *c, struct proto_config *ret
         ret->max_parallel = (uint32_t) MIN(c->max_parallel_transfers, (int64_t) PROTO_MAX_PARALLEL);
 }
 
-/* Hand e to telemd-post. Returns 0 (sent, or dropped because unreadable), or
- * -errno if the helper cannot take it now (e goes back to the queue). */
+/* Read e back for sending. Returns 0; > 0 if delivery backs off because the
+ * read failed (e stays queued); < 0 if e is gone for good (dropped). */
+static int read_back(struct delivery *d, struct spool_entry *e) {
+        struct manager *m = d->m;
+        int r = spool_read(m->spool, e, d->buf);
+
+        if (r >= 0)
+                return 0;
+        /* An I/O error may pass (a flaky disk, no memory); a record whose
+         * bytes are gone does not, nor one that fails again and again:
+         * it would hold up every record behind it. */
+        if (r != -EBADMSG && ++e->read_failures < READ_ATTEMPTS_MAX) {
+                log_warning_errno(r, "Cannot read record %s back from the spool in %s: %m; trying again later",
+                                  e->record_id, m->config.spool_dir);
+                fail(d, 0, "cannot read the spool");
+                return 1;
+        }
+        log_error_errno(r, "Cannot read record %s back from the spool in %s: %m; dropping it", e->record_id,
+                        m->config.spool_dir);
+        m->counters.internal_errors++;
+        manager_finish_record(m, e, SPOOL_REJECTED, "unreadable in the spool");
+        return r;
+}
+
+/* Hand e to telemd-post. Returns 0 (sent, or dropped because unreadable),
+ * > 0 if delivery backs off, or -errno if the helper cannot take it now (e
+ * goes back to the queue). */
 static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int64_t minute) {
         struct manager *m = d->m;
         struct proto_config pc;
         int r;
 
-        r = spool_read(m->spool, e, d->buf);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read record %s back from the spool: %m; dropping it", e->record_id);
-                m->counters.internal_errors++;
-                manager_finish_record(m, e, SPOOL_REJECTED, "unreadable in the spool");
-                return 0;
-        }
+        r = read_back(d, e);
+        if (r != 0)
+                return r > 0 ? r : 0;
         worker_config(&m->config, &pc);
         r = worker_ensure(d->worker, &pc);
         if (r >= 0)
@@ -275,6 +297,8 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                         continue;
                 }
                 r = start(d, t, e, minute);
+                if (r > 0)
+                        break; /* backing off */
                 if (r == -EAGAIN)
                         break; /* the previous helper is exiting; its exit kicks us */
                 if (r < 0) {
@@ -383,22 +407,20 @@ static void on_result(const struct proto_result *r, void *userdata) {
         delivery_kick(d);
 }
 
-/* telemd-post exited. If it died, everything it had goes back to the queue. */
+/* telemd-post exited. Whatever it still had goes back to the queue: its
+ * answers will not come (it died, or was let go after a failed reload). */
 static void on_worker_exit(bool expected, void *userdata) {
         struct delivery *d = userdata;
         bool had = d->n_busy > 0;
 
-        if (expected) {
-                delivery_kick(d); /* records may have come while it was leaving */
-                return;
-        }
         for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (d->slots[i].entry)
                         release_slot(d, &d->slots[i], true);
-        if (had && !d->m->stopping) {
+        if (had && !expected && !d->m->stopping) {
                 d->probing = false;
                 fail(d, 0, "telemd-post stopped unexpectedly");
-        }
+        } else
+                delivery_kick(d); /* records may have come while it was leaving */
 }
 
 /* ---- life cycle ---------------------------------------------------------- */

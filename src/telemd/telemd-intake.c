@@ -23,6 +23,7 @@
 #include "frame.h"
 #include "log.h"
 #include "macro.h"
+#include "telemd-accept.h"
 #include "telemd-intake.h"
 #include "telemd-manager.h"
 #include "telemd-record.h"
@@ -52,6 +53,7 @@ struct intake {
         int listen_fd;
         char *own_path; /* the socket path we bound, removed at exit */
         sd_event_source *listen_source;
+        sd_event_source *accept_pause; /* after accept() failed for lack of resources */
         bool listening;
         unsigned n_conns, max_conns;
         LIST_HEAD(, connection) conns;
@@ -216,7 +218,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 if (cfd < 0) {
                         if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                                 return 0;
-                        log_warning_errno(errno, "Failed to accept a connection: %m, ignoring");
+                        log_warning_errno(errno, "Failed to accept a connection on the record socket: %m; "
+                                          "it waits in the backlog, trying again shortly");
+                        (void) accept_pause(s, &in->accept_pause);
                         return 0;
                 }
                 r = conn_new(in, cfd);
@@ -309,11 +313,8 @@ static int bind_socket(const char *path, int *ret) {
 static unsigned connection_limit(void) {
         struct rlimit rl;
 
-        /* Each connection is one fd; keep room for the spool and curl. */
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-                rl.rlim_cur = MIN(rl.rlim_max, (rlim_t) INTAKE_MAX_CONNECTIONS + 256);
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
-        }
+        /* Each connection is one fd; keep room for the spool and the rest.
+         * (The manager raised the soft limit to the hard one at start.) */
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur <= 256)
                 return 64;
         return (unsigned) MIN(rl.rlim_cur - 192, (rlim_t) INTAKE_MAX_CONNECTIONS);
@@ -357,6 +358,7 @@ void intake_stop_listening(struct intake *in) {
         if (!in || !in->listening)
                 return;
         in->listening = false;
+        in->accept_pause = sd_event_source_disable_unref(in->accept_pause);
         in->listen_source = sd_event_source_disable_unref(in->listen_source);
         /* A socket from systemd stays open in systemd: clients keep queueing
          * there for the next start. Our own socket goes away with us. */

@@ -218,9 +218,10 @@ static int load_copies(struct journal *j) {
 
         if (fd < 0)
                 return negative_errno();
-        d = fdopendir(TAKE_FD(fd));
+        d = fdopendir(fd);
         if (!d)
-                return negative_errno();
+                return negative_errno(); /* fd is still ours, and closed */
+        fd = -1; /* now the DIR's */
         while ((de = readdir(d)) && r >= 0) {
                 struct stat st;
 

@@ -7,6 +7,7 @@
  * status reporting live in telemd-commit.c and telemd-status.c.
  */
 #include <errno.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,12 @@ static void log_recovery(const struct manager *m) {
                          (unsigned long long) rc->corrupt_tails, (unsigned long long) rc->corrupt_bytes,
                          (unsigned long long) rc->removed, (unsigned long long) rc->legacy_imported,
                          (unsigned long long) rc->legacy_invalid);
+        if (rc->kept)
+                log_warning_errno(rc->kept_error,
+                                  "Spool %s: %llu files could not be read (%m) and were left in place with their "
+                                  "records; check that they belong to telemd's user with mode 0600, then restart "
+                                  "telemd",
+                                  m->config.spool_dir, (unsigned long long) rc->kept);
 }
 
 static int setup_signals(struct manager *m) {
@@ -255,9 +262,22 @@ static int setup_signals(struct manager *m) {
         return 0;
 }
 
+/* telemd keeps an fd per spool segment and per client connection and never
+ * uses select(): take the whole hard limit before the spool is opened, so
+ * a large backlog cannot run out of descriptors at start-up. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
 int manager_start(struct manager *m) {
         int r;
 
+        raise_fd_limit();
         r = manager_load_config(m, &m->config);
         if (r < 0)
                 return r;

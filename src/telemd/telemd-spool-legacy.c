@@ -78,18 +78,19 @@ int spool_import_legacy(struct spool *s, const char *name) {
         fd = open_regular_at(s->dirfd, name, O_RDONLY, s->owner, &st);
         if (fd == -ENOMEM)
                 return fd;
-        if (fd < 0 || (size_t) st.st_size > LEGACY_FILE_MAX) {
-                spool_remove_file(s, name);
+        if (fd == -EBADFD || fd == -EPERM || (fd >= 0 && (size_t) st.st_size > LEGACY_FILE_MAX)) {
+                spool_remove_file(s, name); /* not a file of ours, or not a record */
                 return 0;
         }
+        if (fd < 0)
+                return spool_keep_file(s, fd);
         buf = malloc(LEGACY_FILE_MAX + 1);
         if (!buf)
                 return -ENOMEM;
         n = loop_read(fd, buf, LEGACY_FILE_MAX + 1);
-        if (n < 0 || (size_t) n > LEGACY_FILE_MAX)
-                r = -EBADMSG;
-        else
-                r = import_buffer(s, buf, (size_t) n, (uint64_t) st.st_mtime);
+        if (n < 0)
+                return spool_keep_file(s, (int) n);
+        r = (size_t) n > LEGACY_FILE_MAX ? -EBADMSG : import_buffer(s, buf, (size_t) n, (uint64_t) st.st_mtime);
         if (r == -ENOMEM)
                 return r;
         if (r < 0 && r != -EBADMSG)
@@ -98,7 +99,5 @@ int spool_import_legacy(struct spool *s, const char *name) {
                 s->recovery.legacy_invalid++;
         else
                 s->recovery.legacy_imported++;
-        (void) unlinkat(s->dirfd, name, 0);
-        s->dir_dirty = true;
-        return 0;
+        return 1;
 }

@@ -8,8 +8,11 @@
 
 struct spool;
 
-/* Import spool_dir/name if it is an original spool file we own, then remove
- * it. Anything else there is removed unread. Returns 0 or -ENOMEM. */
+/* Import spool_dir/name if it is an original spool file we own. Returns 1
+ * when it is done with (imported, or not a record) and is to be removed once
+ * the import is on disk (spool_sync()); 0 when the file was removed unread
+ * (not ours, not a regular file) or is kept (unreadable, or no room left);
+ * -ENOMEM. */
 int spool_import_legacy(struct spool *s, const char *name);
 
 /* Split an original spool file's content into its header block and body.

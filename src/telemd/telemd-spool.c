@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,15 @@ static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint3
 
 /* ---- recovery ------------------------------------------------------------ */
 
+int spool_keep_file(struct spool *s, int error) {
+        /* A file of ours that cannot be read now (EACCES after a mode change,
+         * EIO, no fds left) may hold queued records: it stays for the next
+         * start, and its name is never reused. */
+        if (s->recovery.kept++ == 0)
+                s->recovery.kept_error = error;
+        return 0;
+}
+
 void spool_remove_file(struct spool *s, const char *name) {
         /* Never followed, never read: a symlink or a file of another user
          * just goes. A directory only goes if it is empty. */
@@ -162,10 +172,13 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         fd = open_regular_at(s->dirfd, name, O_RDWR, s->owner, &st); /* RDWR: state bytes are updated */
         if (fd == -ENOMEM)
                 return fd;
-        if (fd < 0) {
-                spool_remove_file(s, name);
+        s->next_seq = MAX(s->next_seq, seq + 1); /* never reuse a name, even of a file left alone */
+        if (fd == -EBADFD || fd == -EPERM) {
+                spool_remove_file(s, name); /* a symlink, not a file, or not ours */
                 return 0;
         }
+        if (fd < 0)
+                return spool_keep_file(s, fd);
         seg = segment_new(seq, -1);
         if (!seg)
                 return -ENOMEM;
@@ -181,7 +194,6 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         }
         seg->disk = disk_usage(seg->fd, (uint64_t) st.st_size);
         s->disk_bytes += seg->disk;
-        s->next_seq = MAX(s->next_seq, seq + 1);
         if (seg->pending == 0)
                 segment_remove(s, seg);
         return 0;
@@ -201,9 +213,10 @@ static int list_names(int dirfd, char ***ret, size_t *ret_n) {
 
         if (fd < 0)
                 return negative_errno();
-        d = fdopendir(TAKE_FD(fd));
+        d = fdopendir(fd);
         if (!d)
-                return negative_errno();
+                return negative_errno(); /* fd is still ours, and closed */
+        fd = -1; /* now the DIR's */
         while ((de = readdir(d))) {
                 char **grown;
 
@@ -229,15 +242,41 @@ static int list_names(int dirfd, char ***ret, size_t *ret_n) {
         return 0;
 }
 
-static int recover(struct spool *s) {
-        char **names = NULL;
-        size_t n = 0;
-        uint64_t seq;
-        int r;
+/* fdatasync every dirty spool file now, in this thread: for start-up only. */
+static int sync_now(struct spool *s) {
+        _cleanup_free_ int *fds = NULL;
+        int n = spool_collect_dirty(s, &fds), r = 0;
 
-        r = list_names(s->dirfd, &names, &n);
+        for (int i = 0; i < n; i++) {
+                if (fdatasync(fds[i]) < 0 && errno != EINVAL && r == 0)
+                        r = negative_errno(); /* EINVAL: a directory fd on some file systems */
+                safe_close(fds[i]);
+        }
+        return n < 0 ? n : r;
+}
+
+/* Remove the original daemon's files whose records are now in a segment:
+ * only after that segment is on disk, so a power cut cannot lose them. */
+static int remove_imported(struct spool *s, char **names, const bool *done, size_t n) {
+        int r = sync_now(s);
+
         if (r < 0)
-                return r;
+                return 0; /* left in place and imported again next time: duplicates, not losses */
+        for (size_t i = 0; i < n; i++)
+                if (done[i])
+                        (void) unlinkat(s->dirfd, names[i], 0);
+        s->dir_dirty = true;
+        return 0;
+}
+
+static int recover_names(struct spool *s, char **names, size_t n) {
+        _cleanup_free_ bool *done = calloc(MAX(n, 1u), sizeof(bool));
+        bool any = false;
+        uint64_t seq;
+        int r = 0;
+
+        if (!done)
+                return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (spool_segment_parse_name(names[i], &seq) == 0)
                         r = recover_segment(s, names[i], seq);
@@ -245,9 +284,26 @@ static int recover(struct spool *s) {
         /* Files that are not segments come last: the original daemon's spool
          * files are imported (appended to a new segment), anything else removed. */
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (spool_segment_parse_name(names[i], &seq) < 0)
+                if (spool_segment_parse_name(names[i], &seq) < 0) {
                         r = spool_import_legacy(s, names[i]);
+                        done[i] = r > 0;
+                        any |= r > 0;
+                }
         }
+        if (r >= 0 && any)
+                r = remove_imported(s, names, done, n);
+        return r < 0 ? r : 0;
+}
+
+static int recover(struct spool *s) {
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = list_names(s->dirfd, &names, &n);
+        if (r < 0)
+                return r;
+        r = recover_names(s, names, n);
         for (size_t i = 0; i < n; i++)
                 free(names[i]);
         free(names);
@@ -445,7 +501,7 @@ int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
 
         if (n < 0)
                 return negative_errno();
-        return n == (ssize_t) e->data_len ? 0 : -EIO;
+        return n == (ssize_t) e->data_len ? 0 : -EBADMSG;
 }
 
 int spool_read_headers(struct spool *s, const struct spool_entry *e, char *buf) {
@@ -509,31 +565,47 @@ static int dup_fd(int fd) {
         return r < 0 ? negative_errno() : r;
 }
 
-int spool_collect_dirty(struct spool *s, int *fds, unsigned max) {
-        struct segment *seg;
-        unsigned n = 0;
+/* Close what was duplicated so far; nothing was taken from the spool yet. */
+static int collect_failed(int *fds, unsigned n, int error) {
+        while (n > 0)
+                safe_close(fds[--n]);
+        free(fds);
+        return error;
+}
 
-        if (s->dir_dirty && max > 0) {
-                fds[n] = dup_fd(s->dirfd);
-                if (fds[n] < 0)
-                        return fds[n];
-                s->dir_dirty = false;
-                n++;
-        }
+int spool_collect_dirty(struct spool *s, int **ret_fds) {
+        unsigned want = s->dir_dirty, n = 0;
+        struct segment *seg;
+        int *fds;
+
+        TAILQ_FOREACH(seg, &s->segments, link)
+                want += seg->dirty;
+        *ret_fds = NULL;
+        if (want == 0)
+                return 0;
+        fds = calloc(want, sizeof(*fds));
+        if (!fds)
+                return -ENOMEM;
+        if (s->dir_dirty && (fds[n++] = dup_fd(s->dirfd)) < 0)
+                return collect_failed(fds, n - 1, fds[n - 1]);
         TAILQ_FOREACH(seg, &s->segments, link) {
-                if (!seg->dirty || n >= max)
-                        continue;
-                fds[n] = dup_fd(seg->fd);
-                if (fds[n] < 0) {
-                        int r = fds[n];
-                        while (n > 0)
-                                safe_close(fds[--n]);
-                        return r;
-                }
-                seg->dirty = false;
-                n++;
+                if (seg->dirty && (fds[n++] = dup_fd(seg->fd)) < 0)
+                        return collect_failed(fds, n - 1, fds[n - 1]);
         }
+        /* Every duplicate is made: only now are the files taken as clean. */
+        s->dir_dirty = false;
+        TAILQ_FOREACH(seg, &s->segments, link)
+                seg->dirty = false;
+        *ret_fds = fds;
         return (int) n;
+}
+
+void spool_mark_dirty(struct spool *s) {
+        struct segment *seg;
+
+        s->dir_dirty = true;
+        TAILQ_FOREACH(seg, &s->segments, link)
+                seg->dirty = true;
 }
 
 uint64_t spool_oldest(const struct spool *s) {

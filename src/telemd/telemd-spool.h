@@ -32,6 +32,7 @@ struct spool_entry {
         uint64_t spooled_at;  /* CLOCK_REALTIME seconds */
         char record_id[TM_RANDOM_ID_LENGTH + 1];
         bool in_flight;
+        uint8_t read_failures; /* reads that failed with an I/O error */
         TAILQ_ENTRY(spool_entry) link;     /* in spool->queue while queued */
         TAILQ_ENTRY(spool_entry) all_link; /* in spool->all until finished */
 };
@@ -44,7 +45,9 @@ struct spool_recovery {
         uint64_t finished;        /* records already finished, skipped */
         uint64_t corrupt_tails;   /* torn or corrupt stretches skipped */
         uint64_t corrupt_bytes;   /* bytes in them */
-        uint64_t removed;         /* foreign, non-regular or unreadable files removed */
+        uint64_t removed;         /* foreign or non-regular files removed */
+        uint64_t kept;            /* files of ours that could not be read, left in place */
+        int kept_error;           /* why the first of them could not (-errno) */
         uint64_t legacy_imported; /* records imported from the original daemon's spool files */
         uint64_t legacy_invalid;  /* such files that did not parse, removed */
 };
@@ -89,7 +92,8 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
                  size_t payload_size, uint32_t uid, uint64_t now, struct spool_entry **ret);
 
 /* Read an entry's bytes (header block then payload) into buf, which must
- * hold e->data_len bytes. */
+ * hold e->data_len bytes. -EBADMSG if the file no longer holds them all
+ * (truncated behind telemd's back), another -errno if reading failed. */
 int spool_read(struct spool *s, const struct spool_entry *e, char *buf);
 
 /* Read just the entry's header block into buf (e->header_size bytes). */
@@ -108,10 +112,19 @@ void spool_untake(struct spool *s, struct spool_entry *e);
  * whose records are all done is removed. */
 void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state);
 
-/* Fill fds (up to max) with duplicates of the segments written since the last
- * call, and of the directory if entries were added or removed, for the sync
- * thread to fdatasync and close. Returns the count, or -errno. */
-int spool_collect_dirty(struct spool *s, int *fds, unsigned max);
+/* Duplicate the fds of the segments written since the last call, and of the
+ * directory if entries were added or removed, into a new array (*ret_fds,
+ * NULL when there are none) for the sync thread to fdatasync and close.
+ * Returns the count, or -errno with nothing taken: the files stay dirty. */
+int spool_collect_dirty(struct spool *s, int **ret_fds);
+
+/* Take every spool file as unsynced again: a sync that was collected could
+ * not be handed on. */
+void spool_mark_dirty(struct spool *s);
+
+/* Count a spool file that could not be read for error (-errno) and is left
+ * for the next start. Returns 0. */
+int spool_keep_file(struct spool *s, int error);
 
 /* Remove a directory entry that is not a usable spool file, unread. */
 void spool_remove_file(struct spool *s, const char *name);

@@ -6,7 +6,9 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,16 +401,79 @@ END_TEST
 
 START_TEST(dirty_fds) {
         struct spool *s = open_spool();
-        int fds[8], n;
+        int *fds, n;
 
         append(s, "x");
-        n = spool_collect_dirty(s, fds, 8);
+        n = spool_collect_dirty(s, &fds);
         ck_assert_int_eq(n, 2); /* the directory (a new segment) and the segment */
         for (int i = 0; i < n; i++) {
                 ck_assert_int_eq(fdatasync(fds[i]) < 0 && errno != EINVAL, 0);
                 close(fds[i]);
         }
-        ck_assert_int_eq(spool_collect_dirty(s, fds, 8), 0);
+        free(fds);
+        ck_assert_int_eq(spool_collect_dirty(s, &fds), 0);
+        ck_assert_ptr_null(fds);
+        /* A sync that could not be handed on: everything is dirty again. */
+        spool_mark_dirty(s);
+        n = spool_collect_dirty(s, &fds);
+        ck_assert_int_eq(n, 2);
+        for (int i = 0; i < n; i++)
+                close(fds[i]);
+        free(fds);
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(dirty_fds_unbounded) {
+        struct spool *s = open_spool();
+        int *fds, n;
+
+        /* A segment per record: 100 dirty segments, more than the 64 files
+         * one sync used to take (the rest were acknowledged unsynced). */
+        s->segment_target = 1;
+        for (int i = 0; i < 100; i++)
+                append(s, "x");
+        n = spool_collect_dirty(s, &fds);
+        ck_assert_int_eq(n, 101); /* and the directory */
+        for (int i = 0; i < n; i++)
+                close(fds[i]);
+        free(fds);
+        ck_assert_int_eq(spool_collect_dirty(s, &fds), 0);
+        spool_close(s);
+}
+END_TEST
+
+/* A segment of ours that cannot be opened now (here: mode 0400 for a
+ * non-root telemd) may hold queued records: recovery leaves it in place and
+ * never reuses its name. Only a symlink, a non-file or a foreign file goes. */
+START_TEST(unreadable_segment_is_kept) {
+        const uid_t nobody = 65534;
+        char seg[PATH_MAX];
+        struct spool *s = NULL;
+
+        if (geteuid() != 0)
+                return; /* needs to become another user */
+        s = open_spool();
+        append(s, "queued");
+        spool_close(s);
+        segment_path(seg, sizeof(seg));
+        ck_assert_int_eq(chown(dir, nobody, nobody), 0);
+        ck_assert_int_eq(chown(seg, nobody, nobody), 0);
+        ck_assert_int_eq(chmod(seg, 0400), 0);
+        /* Check runs each test in a child of its own: dropping is safe. */
+        ck_assert_int_eq(setresgid(nobody, nobody, nobody), 0);
+        ck_assert_int_eq(setresuid(nobody, nobody, nobody), 0);
+        ck_assert_int_eq(spool_open(dir, nobody, UINT64_MAX, &s), 0);
+        ck_assert_uint_eq(s->recovery.kept, 1);
+        ck_assert_int_eq(s->recovery.kept_error, -EACCES);
+        ck_assert_uint_eq(s->recovery.removed, 0);
+        ck_assert_int_eq(access(seg, F_OK), 0);
+        append(s, "new"); /* a new segment, not the kept one's name */
+        ck_assert_uint_eq(count_files(), 2);
+        spool_close(s);
+        ck_assert_int_eq(chmod(seg, 0600), 0);
+        ck_assert_int_eq(spool_open(dir, nobody, UINT64_MAX, &s), 0);
+        ck_assert_uint_eq(s->recovery.records, 2);
         spool_close(s);
 }
 END_TEST
@@ -432,6 +497,8 @@ int main(void) {
         tcase_add_test(tc, quota);
         tcase_add_test(tc, uid_share);
         tcase_add_test(tc, dirty_fds);
+        tcase_add_test(tc, dirty_fds_unbounded);
+        tcase_add_test(tc, unreadable_segment_is_kept);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }
