@@ -143,11 +143,17 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 conn_complete(c);
                 return 0;
         }
-        if (r == -EBADMSG || r == -ENOMEM) {
+        if (r == -EBADMSG) {
                 log_warning("Refused a malformed frame (%zu bytes) from uid %u pid %d", c->len, (unsigned) c->uid,
                             (int) c->pid);
                 c->in->m->counters.invalid++;
-                conn_answer(c, r == -ENOMEM ? TM_STATUS_INTERNAL : TM_STATUS_INVALID);
+                conn_answer(c, TM_STATUS_INVALID);
+                return 0;
+        }
+        if (r == -ENOMEM) {
+                log_oom();
+                c->in->m->counters.internal_errors++;
+                conn_answer(c, TM_STATUS_INTERNAL); /* the client is told it was not stored */
                 return 0;
         }
         log_debug_errno(r, "Connection from uid %u pid %d failed: %m", (unsigned) c->uid, (int) c->pid);

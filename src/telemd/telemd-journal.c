@@ -45,6 +45,7 @@ struct journal {
         uint64_t copy_bytes;
         int64_t last_mtime_ns; /* of the newest copy */
         char boot_id[40];
+        char *dir; /* journal_dir, for messages */
         bool warned;
 };
 
@@ -52,7 +53,9 @@ static void warn_once(struct journal *j, int r, const char *what) {
         if (j->warned)
                 return;
         j->warned = true;
-        log_warning_errno(r, "Record journal: failed to %s: %m; the journal may be incomplete, ignoring", what);
+        log_warning_errno(r, "Record journal in %s: failed to %s: %m; the journal may be incomplete. Check that "
+                          "the directory is writable by telemd's user and its file system has room; ignoring",
+                          j->dir, what);
 }
 
 static void read_boot_id(char out[40]) {
@@ -319,6 +322,11 @@ int journal_open(const struct telem_config *c, struct journal **ret) {
         if (!j)
                 return -ENOMEM;
         j->fd = j->records_fd = -1;
+        j->dir = strdup(c->journal_dir);
+        if (!j->dir) {
+                free(j);
+                return -ENOMEM;
+        }
         read_boot_id(j->boot_id);
         journal_reconfigure(j, c);
         j->dirfd = open_dir(c->journal_dir);
@@ -344,6 +352,7 @@ struct journal *journal_close(struct journal *j) {
         safe_close(j->records_fd);
         safe_close(j->dirfd);
         free(j->copies);
+        free(j->dir);
         free(j);
         return NULL;
 }
