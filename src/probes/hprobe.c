@@ -81,15 +81,22 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 static void build_payload(char *buf, size_t size) {
-        size_t used = (size_t) snprintf(buf, size, "hello\n");
+        char uptime[64] = "";
         struct sysinfo si;
+        size_t used;
 
+        if (arg_uptime && sysinfo(&si) == 0)
+                snprintf(uptime, sizeof(uptime), "uptime: %ld\n", si.uptime);
+        used = (size_t) snprintf(buf, size, "hello\n");
         if (arg_locale) {
                 const char *loc = setlocale(LC_ALL, "");
-                used += (size_t) snprintf(buf + used, size - used, "LC_ALL: %s\n", loc ? loc : "C");
+                /* A mixed locale's name can run to thousands of characters:
+                 * it is cut to what leaves room for the uptime line. */
+                int room = (int) (size - used - strlen(uptime) - sizeof("LC_ALL: \n"));
+
+                used += (size_t) snprintf(buf + used, size - used, "LC_ALL: %.*s\n", MAX(room, 0), loc ? loc : "C");
         }
-        if (arg_uptime && sysinfo(&si) == 0)
-                snprintf(buf + used, size - used, "uptime: %ld\n", si.uptime);
+        snprintf(buf + used, size - used, "%s", uptime);
 }
 
 static int run(void) {

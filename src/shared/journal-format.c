@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "journal-format.h"
+#include "randid.h"
 #include "macro.h"
 #include "strutil.h"
 
@@ -84,6 +85,8 @@ int journal_line_parse(const char *line, size_t len, struct journal_entry *ret) 
             number(f[7], flen[7], 0, UINT32_MAX, &uid) < 0 ||
             field(f[8], flen[8], e.reason, sizeof(e.reason)) < 0)
                 return -EBADMSG;
+        if (!random_id_valid(e.record_id))
+                return -EBADMSG; /* it names a file: nothing else may pass */
         e.severity = (unsigned) sev;
         e.uid = (uint32_t) uid;
         *ret = e;

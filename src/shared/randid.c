@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -65,4 +66,8 @@ int random_id(char out[TM_RANDOM_ID_LENGTH + 1]) {
         }
         out[TM_RANDOM_ID_LENGTH] = '\0';
         return 0;
+}
+
+bool random_id_valid(const char *s) {
+        return strlen(s) == TM_RANDOM_ID_LENGTH && strspn(s, "0123456789abcdef") == TM_RANDOM_ID_LENGTH;
 }

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "record.h"
 
 #define TM_RANDOM_ID_LENGTH 32
@@ -13,3 +15,7 @@
 /* Fill out with 32 hex characters and a NUL. Never blocks, even early at
  * boot. Returns 0 or -errno. */
 int random_id(char out[TM_RANDOM_ID_LENGTH + 1]);
+
+/* Whether s is such an id: 32 lowercase hex characters. Ids read back from
+ * files name other files, so every reader checks them with this. */
+bool random_id_valid(const char *s);

@@ -12,6 +12,7 @@
 
 #include "crc32c.h"
 #include "macro.h"
+#include "randid.h"
 #include "spool-format.h"
 
 #define SEGMENT_PREFIX "seg-"
@@ -91,7 +92,7 @@ const char *spool_state_to_string(uint8_t state) {
 
 static bool header_is_sane(const struct spool_record_header *h) {
         return h->magic == SPOOL_RECORD_MAGIC && h->data_len <= SPOOL_DATA_MAX && h->header_size > 0 &&
-               h->header_size <= h->data_len;
+               h->header_size <= h->data_len && random_id_valid(h->id);
 }
 
 int spool_record_read(int fd, uint64_t offset, struct spool_record_header *ret, char *buf) {

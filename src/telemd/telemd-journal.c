@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "journal-format.h"
 #include "log.h"
+#include "randid.h"
 #include "macro.h"
 #include "strutil.h"
 #include "telemd-journal.h"
@@ -208,10 +209,6 @@ static void enforce_bounds(struct journal *j, uint64_t need) {
         }
 }
 
-static bool is_record_id(const char *name) {
-        return strlen(name) == TM_RANDOM_ID_LENGTH && strspn(name, "0123456789abcdef") == TM_RANDOM_ID_LENGTH;
-}
-
 /* Rebuild the list of copies from the directory; anything else there goes. */
 static int load_copies(struct journal *j) {
         _cleanup_close_ int fd = openat(j->records_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -230,7 +227,7 @@ static int load_copies(struct journal *j) {
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (!is_record_id(de->d_name) || fstatat(j->records_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                if (!random_id_valid(de->d_name) || fstatat(j->records_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                     !S_ISREG(st.st_mode)) {
                         (void) unlinkat(j->records_fd, de->d_name, 0);
                         continue;

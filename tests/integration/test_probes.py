@@ -7,6 +7,7 @@ one frame and answers like telemd: greeting 'T', then a status byte), runs the
 probe with -f and checks its exit status, its output and the exact record.
 """
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -120,6 +121,31 @@ class HprobeTest(ProbeTest):
         self.assertEqual(lines[0], "hello")
         self.assertTrue(lines[1].startswith("LC_ALL: "))
         self.assertRegex(lines[2], r"^uptime: \d+$")
+
+    def test_long_locale_is_cut_not_overflowed(self):
+        # A mixed locale with long names: setlocale() returns about 2,600
+        # characters, far more than the payload buffer holds.
+        if not os.path.isdir("/usr/lib/locale/C.utf8"):
+            self.skipTest("the C.utf8 locale is not installed")
+        locpath = self.work / "locales"
+        name = "x" * 200
+        locpath.mkdir()
+        shutil.copytree("/usr/lib/locale/C.utf8", locpath / name)
+        env = dict(os.environ, LOCPATH=str(locpath), LANG=name, LC_CTYPE="C.utf8")
+        env.pop("LC_ALL", None)
+        self.serve()
+        r = subprocess.run([HPROBE, "-f", str(self.conf), "-l", "-u"], capture_output=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, payload = self.one_record()
+        lines = payload.decode().split("\n")
+        self.assertEqual(lines[0], "hello")
+        self.assertTrue(lines[1].startswith("LC_ALL: LC_CTYPE=C.utf8;"), lines[1][:80])
+        self.assertIn(name, lines[1])
+        # The locale is cut so that the uptime line still fits in the
+        # payload buffer (512 bytes with its NUL), not written past it.
+        self.assertRegex(lines[2], r"^uptime: \d+$")
+        self.assertEqual(lines[3:], [""])
+        self.assertEqual(len(payload), 511)
 
     def test_relative_config_path(self):
         self.serve()

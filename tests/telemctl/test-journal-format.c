@@ -26,6 +26,8 @@ static const struct journal_entry sample = {
         .reason = "HTTP 400: {\"message\": \"bad\"}",
 };
 
+#define RID "0123456789abcdef0123456789abcdef"
+
 static void assert_entry_eq(const struct journal_entry *a, const struct journal_entry *b) {
         ck_assert_str_eq(a->record_id, b->record_id);
         ck_assert_int_eq(a->time, b->time);
@@ -102,29 +104,40 @@ START_TEST(journal_refuses_bad_lines) {
                 "0123456789abcdef0123456789abcdef\x1e" "1795606078\x1eorg.test/a/b\x1e"
                 "fedcba9876543210fedcba9876543210\x1e" "ada2043a-0fb1-4045-bd68-75ef526a2513",
                 /* time not a number */
-                "id\x1ex\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1e",
+                RID "\x1ex\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1e",
                 /* severity out of range */
-                "id\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "5\x1e" "0\x1e",
-                "id\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e-1\x1e" "0\x1e",
+                RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "5\x1e" "0\x1e",
+                RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e-1\x1e" "0\x1e",
                 /* uid beyond 32 bits */
-                "id\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "4294967296\x1e",
+                RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "4294967296\x1e",
                 /* a tenth field */
-                "id\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1ereason\x1e" "extra",
+                RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1ereason\x1e" "extra",
                 /* a record id longer than 32 characters */
                 "0123456789abcdef0123456789abcdef0\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1e",
                 /* a state longer than its field */
-                "id\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued-and-much-longer\x1e" "1\x1e" "0\x1e",
+                RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued-and-much-longer\x1e" "1\x1e" "0\x1e",
         };
         struct journal_entry e;
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 ck_assert_msg(parse_str(bad[i], &e) == -EBADMSG, "line %zu parsed", i);
         /* A NUL inside a field. */
-        static const char nul[] = "id\0x\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1eq\x1e" "1\x1e" "0\x1e";
-        ck_assert_int_eq(journal_line_parse(nul, sizeof(nul) - 1, &e), -EBADMSG);
-        ck_assert_int_eq(journal_line_parse(nul + 3, sizeof(nul) - 4, &e), 0); /* without it: fine */
+        static const char nul[] = "c\0x\x1e" RID "\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1eq\x1e" "1\x1e" "0\x1e";
+        ck_assert_int_eq(journal_line_parse(nul + 4, sizeof(nul) - 5, &e), 0); /* without it: fine */
+        static const char nul2[] = RID "\x1e" "1\x1e" "c\0x\x1e" "e\x1e" "b\x1eq\x1e" "1\x1e" "0\x1e";
+        ck_assert_int_eq(journal_line_parse(nul2, sizeof(nul2) - 1, &e), -EBADMSG);
+        /* A record id names a file (a kept copy): only a well-formed one passes. */
+        static const char *const bad_ids[] = { "", "../../../etc/shadow", "0123456789ABCDEF0123456789ABCDEF",
+                                               "0123456789abcdef0123456789abcde", "0123456789abcdef/123456789abcdef" };
+        for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+                char line[256];
+
+                snprintf(line, sizeof(line), "%s\x1e" "1\x1e" "c\x1e" "e\x1e" "b\x1equeued\x1e" "1\x1e" "0\x1e",
+                         bad_ids[i]);
+                ck_assert_msg(parse_str(line, &e) == -EBADMSG, "record id %zu parsed", i);
+        }
         /* The shortest valid line: empty text fields. */
-        ck_assert_int_eq(parse_str("\x1e" "0\x1e\x1e\x1e\x1e\x1e" "0\x1e" "0\x1e", &e), 0);
+        ck_assert_int_eq(parse_str(RID "\x1e" "0\x1e\x1e\x1e\x1e\x1e" "0\x1e" "0\x1e", &e), 0);
         ck_assert_str_eq(e.state, "");
 }
 END_TEST
