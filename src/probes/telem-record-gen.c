@@ -42,7 +42,8 @@ static void help(void) {
                "  -f, --config-file FILE     read FILE instead of the default configuration\n"
                "  -h, --help                 show this help and exit\n"
                "  -V, --version              show the version and exit\n\n"
-               "The payload may hold up to %d bytes of text; a longer one is cut, with a warning.\n",
+               "The payload may hold up to %d bytes of text; a longer one is cut,\n"
+               "with a warning.\n",
                TM_MAX_PAYLOAD_LENGTH);
 }
 

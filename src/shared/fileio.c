@@ -89,18 +89,24 @@ int loop_write(int fd, const void *buf, size_t len) {
         return 0;
 }
 
+#define READ_GROWTH_SLACK (64 * 1024)
+
 /* Read the regular file open on fd (of stat st) into a NUL-terminated buffer. */
 static int read_regular_fd(int fd, const struct stat *st, size_t max, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
+        size_t cap;
         ssize_t n;
 
         if ((size_t) st->st_size > max)
                 return -EFBIG;
-        buf = malloc(max + 1);
+        /* Sized by the file, not by max (the journal's max is 256 MiB). The
+         * file may grow after fstat(): some room to notice it passing max,
+         * and a file still growing is read as it was a moment ago. */
+        cap = MIN((size_t) st->st_size + READ_GROWTH_SLACK, max + 1);
+        buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
-        /* The file may grow after fstat(): read at most max + 1 to notice. */
-        n = loop_read(fd, buf, max + 1);
+        n = loop_read(fd, buf, cap);
         if (n < 0)
                 return (int) n;
         if ((size_t) n > max)

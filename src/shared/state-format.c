@@ -109,6 +109,7 @@ static int set_field(struct telemd_state *s, const struct field *f, const char *
                 if (strlen(value) >= f->size)
                         return -EBADMSG;
                 strscpy(p, value, f->size);
+                sanitize_header_value(p); /* read back from a file: no escape reaches a terminal */
                 return 0;
         }
         if (parse_int64(value, &v) < 0)

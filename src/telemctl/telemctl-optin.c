@@ -28,7 +28,8 @@
  * not help here. */
 static int switch_error(int r, const char *what, const char *path) {
         if (r == -EACCES || r == -EPERM) {
-                log_error("Cannot %s %s: permission denied. Opting in or out needs root.", what, path);
+                log_error("Cannot %s %s: permission denied.", what, path);
+                log_error("Opting in or out needs root.");
                 return EXIT_FAILURE;
         }
         return ctl_error_errno(r, what, path);
@@ -66,7 +67,7 @@ int ctl_opt_in(struct ctl *c, int argc, char *argv[]) {
                 return switch_error(r < 0 ? r : -errno, "create", path);
         close(fd);
         (void) ctl_request(c, "opt-in", answer, sizeof(answer)); /* if it runs, it looks again now */
-        printf("Opted in: records may now leave this machine for %s.\n", c->config.server);
+        printf("Opted in: records may now leave this machine.\nServer: %s\n", c->config.server);
         return EXIT_SUCCESS;
 }
 
@@ -256,6 +257,8 @@ int ctl_opt_out(struct ctl *c, int argc, char *argv[]) {
         if (!was_in && errno != ENOENT)
                 return switch_error(-errno, "remove", path);
         r = ctl_request(c, "purge", answer, sizeof(answer));
+        if (r >= 0 && !startswith(answer, "ok "))
+                r = -EPROTO; /* it closed without answering, or said something else */
         if (r >= 0)
                 deleted = strtoull(answer + STRLEN("ok "), NULL, 10);
         else if (r == -ENOENT || r == -ECONNREFUSED) {
@@ -265,7 +268,8 @@ int ctl_opt_out(struct ctl *c, int argc, char *argv[]) {
         } else
                 return switch_error(r, "ask telemd to delete its queued records at",
                                        c->config.control_socket_path);
-        printf("%s: nothing will leave this machine; %llu queued records deleted, with every kept copy.\n",
+        printf("%s: nothing will leave this machine.\n"
+               "%llu queued records deleted, with every kept copy.\n",
                was_in ? "Opted out" : "Already opted out", (unsigned long long) deleted);
         return EXIT_SUCCESS;
 }

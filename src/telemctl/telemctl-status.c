@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "macro.h"
 #include "strutil.h"
 #include "telemctl.h"
@@ -41,7 +42,13 @@ static int gather(const struct ctl *c, struct status *ret) {
         r = ctl_request(c, "status", answer, sizeof(answer));
         if (r >= 0) {
                 ret->running = ret->have_state = true;
-                return state_parse(answer, &ret->st) < 0 ? -EBADMSG : 0;
+                if (state_parse(answer, &ret->st) < 0) {
+                        log_error("telemd at %s sent a status this telemctl cannot read.",
+                                  c->config.control_socket_path);
+                        log_error("Check that telemctl and telemd come from the same version.");
+                        return -EBADMSG;
+                }
+                return 0;
         }
         if (r != -ENOENT && r != -ECONNREFUSED) {
                 ctl_error_errno(r, "ask telemd at", c->config.control_socket_path);
@@ -123,15 +130,16 @@ static void print_text(const struct ctl *c, const struct status *s) {
                 printf("counters:       none saved yet (%s)\n", c->config.state_file);
                 return;
         }
-        printf("records:        %llu taken in, %llu delivered, %llu rejected by the server\n",
-               (unsigned long long) st->received, (unsigned long long) st->delivered,
-               (unsigned long long) st->rejected);
-        printf("                %llu expired, %llu dropped by the rate limit, held %llu times\n",
-               (unsigned long long) st->expired, (unsigned long long) st->rate_dropped,
-               (unsigned long long) st->rate_held);
-        printf("refused:        %llu invalid, %llu spool full, %llu not stored (errors)\n",
-               (unsigned long long) st->invalid, (unsigned long long) st->spool_full,
-               (unsigned long long) st->internal_errors);
+        /* Two counters a line at most: 80 columns even with 20-digit counts. */
+        printf("records:        %llu taken in, %llu delivered\n", (unsigned long long) st->received,
+               (unsigned long long) st->delivered);
+        printf("                %llu rejected by the server, %llu expired\n", (unsigned long long) st->rejected,
+               (unsigned long long) st->expired);
+        printf("                %llu dropped by the rate limit, held %llu times\n",
+               (unsigned long long) st->rate_dropped, (unsigned long long) st->rate_held);
+        printf("refused:        %llu invalid, %llu spool full\n", (unsigned long long) st->invalid,
+               (unsigned long long) st->spool_full);
+        printf("                %llu not stored (errors)\n", (unsigned long long) st->internal_errors);
 }
 
 /* Booleans as JSON booleans (held_by_rate_limit and held_by_opt_in were 0/1). */

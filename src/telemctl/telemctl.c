@@ -191,10 +191,10 @@ int ctl_request(const struct ctl *c, const char *request, char *answer, size_t s
 int ctl_error_errno(int r, const char *what, const char *path) {
         /* Not "or in its group": under telemd.service's UMask=0077 the spool,
          * the journal and the copies are readable by telemd's user alone. */
-        if (r == -EACCES || r == -EPERM)
-                log_error("Cannot %s %s: permission denied. Run telemctl as root, or as the '%s' user.", what,
-                          path, TM_TELEMETRY_USER);
-        else
+        if (r == -EACCES || r == -EPERM) {
+                log_error("Cannot %s %s: permission denied.", what, path);
+                log_error("Run telemctl as root, or as the '%s' user.", TM_TELEMETRY_USER);
+        } else
                 log_error_errno(r, "Cannot %s %s: %m", what, path);
         return EXIT_FAILURE;
 }

@@ -32,8 +32,10 @@ static void help(void) {
                "                          the exit status says whether it is valid\n"
                "  -h, --help              show this help and exit\n"
                "  -V, --version           show the version and exit\n\n"
-               "Without -f the configuration is %s/telemetrics/telemetrics.conf, else\n"
-               "%s/defaults/telemetrics/telemetrics.conf, else the built-in defaults.\n",
+               "Without -f the configuration is the first of\n"
+               "  %s/telemetrics/telemetrics.conf\n"
+               "  %s/defaults/telemetrics/telemetrics.conf\n"
+               "and else the built-in defaults.\n",
                TM_SYSCONFDIR, TM_DATADIR);
 }
 

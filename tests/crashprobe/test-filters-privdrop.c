@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,7 +79,7 @@ START_TEST(test_path_decode) {
 END_TEST
 
 /* Child exit codes of the drop test. */
-enum { DROP_OK, DROP_FAILED, DROP_WRONG_IDS, DROP_WRONG_DIR, DROP_ROOT_BACK };
+enum { DROP_OK, DROP_FAILED, DROP_WRONG_IDS, DROP_WRONG_DIR, DROP_ROOT_BACK, DROP_DUMPABLE };
 
 static int drop_child(const char *user, const char *dir, uid_t uid, gid_t gid) {
         char cwd[PATH_MAX];
@@ -95,6 +96,10 @@ static int drop_child(const char *user, const char *dir, uid_t uid, gid_t gid) {
                 return DROP_WRONG_DIR;
         if (setuid(0) == 0 || seteuid(0) == 0)
                 return DROP_ROOT_BACK;
+        /* Whatever fs.suid_dumpable says (0 here, 2 on Ubuntu), the process
+         * holding a core stays out of ptrace's and /proc/PID/mem's reach. */
+        if (prctl(PR_GET_DUMPABLE) != 0)
+                return DROP_DUMPABLE;
         return DROP_OK;
 }
 

@@ -13,6 +13,7 @@ import random
 import shutil
 import struct
 import time
+from pathlib import Path
 
 from crashlib import CrashEnv, Failures, PROGRAMS, check_core_pattern, header, make_core
 
@@ -102,6 +103,13 @@ def test_unusable_input(env):
         r = env.run(["-p", "x"], stdin=devnull)
     f.check(r.rc == 1 and "Cannot process core file. Use the -c option, or pass the core file on stdin." in r.stdout,
             "stdin that is neither a file nor a pipe: the original's message", repr(r))
+    r = env.run(["-p", "x"], core=Path("/dev/null"))
+    f.check(r.rc == 1 and "'/dev/null': it is neither a regular file nor a pipe" in r.stderr,
+            "-c with a device node: a message about -c's file", repr(r))
+    fifo = env.work.path / "no-writer"
+    os.mkfifo(fifo, 0o644)
+    r = env.run(["-p", "x"], core=fifo)  # a blocking open() would wait for a writer forever
+    f.check(r.rc == 1 and not r.records and "core" in r.stderr, "-c with a FIFO nobody writes: no hang", repr(r))
     link = env.work.path / "core-link"
     os.symlink(PROGRAMS / "crash-deep", link)
     r = env.run(["-p", "x"], core=link)

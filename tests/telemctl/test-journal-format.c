@@ -242,6 +242,9 @@ START_TEST(state_refuses_bad_text) {
         /* A string just too long for its field. */
         snprintf(longline, sizeof(longline), "last_error=%0256d\n", 0);
         ck_assert_int_eq(state_parse(longline, &got), -EBADMSG);
+        /* A terminal escape planted in the file is not printed as one. */
+        ck_assert_int_eq(state_parse("last_error=\x1b[31mred\x7f\n", &got), 0);
+        ck_assert_str_eq(got.last_error, "?[31mred?");
 }
 END_TEST
 

@@ -16,8 +16,8 @@ from harness import Workdir, wait_for
 from telemd import Telemd
 
 NOBODY = (65534, 65534)
-HINT = r"permission denied\. Run telemctl as root, or as the '[^']+' user\.$"
-ROOT_HINT = r"permission denied\. Opting in or out needs root\.$"
+HINT = r"permission denied\.\ntelemctl: Run telemctl as root, or as the '[^']+' user\.$"
+ROOT_HINT = r"permission denied\.\ntelemctl: Opting in or out needs root\.$"
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv (util-linux)")

@@ -71,7 +71,7 @@ class Subcommands(unittest.TestCase):
         self.assertIn("opted in:       yes", out.stdout)
         self.assertIn(f"server:         {self.server.url}", out.stdout)
         self.assertRegex(out.stdout, r"(?m)^queued:         1, oldest from ")
-        self.assertIn("3 taken in, 1 delivered, 1 rejected by the server", out.stdout)
+        self.assertIn("3 taken in, 1 delivered\n                1 rejected by the server", out.stdout)
         self.assertRegex(out.stdout, r"(?m)^last delivery:  \d{4}-\d\d-\d\d ")
         self.assertRegex(out.stdout, r"(?m)^last error:     HTTP 503")
         if running:
@@ -368,6 +368,7 @@ class OptInOut(unittest.TestCase):
         self.server.mode = ("status", 201, [])
         out = telemctl(self.conf, "opt-in")
         self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, f"Opted in: records may now leave this machine.\nServer: {self.server.url}\n")
         self.d.send("after\n", "org.test/optout/after")
         wait_state(self.conf, "org.test/optout/after", "delivered")
         self.assertEqual(self.server.bodies()[before:], [b"after\n"])
@@ -417,6 +418,7 @@ class OptInOut(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("Already opted out", out.stdout)
         self.assertIn("0 queued records deleted", out.stdout)
+        self.assertEqual(wide_lines(out.stdout), [], "opt-out is wider than 80 columns")
         self.deliver_one_more()
         self.check_purged("running", 5)
 

@@ -122,7 +122,10 @@ int core_source_open(const char *path, unsigned timeout_ms, struct core_source *
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) : STDIN_FILENO;
+        /* O_NONBLOCK: a FIFO without a writer must not hang the open before
+         * the read deadline starts, nor a device node block. Reads of a
+         * pipe wait in poll() with that deadline; a regular file ignores it. */
+        fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : STDIN_FILENO;
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)

@@ -227,7 +227,9 @@ static int core_read_failed(int r, const char *process, const struct telem_confi
 static int open_core(const struct core_caps *caps, struct core_source *ret) {
         int r = core_source_open(arg_core_file, caps->read_timeout_ms, ret);
 
-        if (r == -EBADFD)
+        if (r == -EBADFD && arg_core_file)
+                log_error("Cannot process core file '%s': it is neither a regular file nor a pipe.", arg_core_file);
+        else if (r == -EBADFD)
                 printf("%s\n", NO_CORE_MESSAGE);
         else if (r == -ELOOP)
                 log_error("Cannot open core file '%s': it is a symbolic link.", arg_core_file);
@@ -328,13 +330,15 @@ int main(int argc, char *argv[]) {
                 log_error_errno(errno, "Failed to disable core dumps of crashprobe itself: %m");
                 return EXIT_FAILURE;
         }
+        /* Options only set variables (no file is opened), so they are
+         * parsed first: --help and --version work for root too. */
+        r = parse_argv(argc, argv);
+        if (r >= 0)
+                return r;
         if (geteuid() == 0) {
                 r = drop_root();
                 if (r != 0)
                         return r;
         }
-        r = parse_argv(argc, argv);
-        if (r >= 0)
-                return r;
         return run();
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -44,6 +45,12 @@ int drop_privileges(const char *user, const char *workdir) {
         if (setresgid(gid, gid, gid) < 0)
                 return negative_errno();
         if (setresuid(uid, uid, uid) < 0)
+                return negative_errno();
+        /* The uid change reset the dumpable flag to fs.suid_dumpable (1 or 2
+         * on some distributions): clear it again, or the core this process
+         * holds becomes readable by that user through ptrace and
+         * /proc/PID/mem. */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
                 return negative_errno();
         return verify_ids(uid, gid);
 }
