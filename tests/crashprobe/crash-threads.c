@@ -2,8 +2,10 @@
 /*
  * A multithreaded crash in a thread that is not the main one: three sleeper
  * threads block, then worker_crash() (in the fourth thread) writes through a
- * NULL pointer while main() waits in pthread_join(). The crashing thread's
- * backtrace must come first in the payload.
+ * NULL pointer while main() waits. The crashing thread's backtrace must come
+ * first in the payload. main() takes part in the barrier: otherwise the crash
+ * could come while main was still returning from clone3(), where unwinding
+ * stops before main().
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -33,10 +35,11 @@ static void *crasher(void *arg) {
 int main(void) {
         pthread_t t[4];
 
-        pthread_barrier_init(&ready, NULL, 4);
+        pthread_barrier_init(&ready, NULL, 5);
         for (int i = 0; i < 3; i++)
                 pthread_create(&t[i], NULL, sleeper, NULL);
         pthread_create(&t[3], NULL, crasher, NULL);
+        pthread_barrier_wait(&ready);
         pthread_join(t[3], NULL);
         return 0;
 }
