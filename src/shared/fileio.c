@@ -38,13 +38,20 @@ int open_parent_dir(const char *path, const char **ret_base) {
         return fd;
 }
 
+/* Errors of open() that say name is not a regular file: a symlink (ELOOP
+ * under O_NOFOLLOW), a directory opened for writing, a socket, a device
+ * without a driver. */
+static bool not_a_file_errno(int e) {
+        return e == ELOOP || e == EISDIR || e == ENXIO || e == ENODEV || e == EOPNOTSUPP;
+}
+
 int open_regular_at(int dirfd, const char *name, int flags, uid_t uid, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
         fd = openat(dirfd, name, (flags & O_ACCMODE) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return errno == ELOOP ? -EBADFD : negative_errno();
+                return not_a_file_errno(errno) ? -EBADFD : negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (!S_ISREG(st.st_mode))

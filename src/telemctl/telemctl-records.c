@@ -56,7 +56,11 @@ static int read_one(int dirfd, const char *name, struct entries *es) {
                 size_t l = (size_t) ((nl ? nl : end) - p);
                 struct journal_entry e;
 
-                /* A line that does not parse (a torn last line) is skipped. */
+                /* Without its newline a line is still being written (or was
+                 * cut by the read): it is skipped, as is one that does not
+                 * parse. */
+                if (!nl)
+                        break;
                 if (journal_line_parse(p, l, &e) == 0 && (r = push(es, &e)) < 0)
                         return r;
                 p += l + 1;

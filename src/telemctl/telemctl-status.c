@@ -130,7 +130,7 @@ static void print_text(const struct ctl *c, const struct status *s) {
                 printf("counters:       none saved yet (%s)\n", c->config.state_file);
                 return;
         }
-        /* Two counters a line at most: 80 columns even with 20-digit counts. */
+        /* Two counters a line at most: 80 columns with counts of up to 12 digits. */
         printf("records:        %llu taken in, %llu delivered\n", (unsigned long long) st->received,
                (unsigned long long) st->delivered);
         printf("                %llu rejected by the server, %llu expired\n", (unsigned long long) st->rejected,

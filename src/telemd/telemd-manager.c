@@ -338,16 +338,18 @@ int manager_run(struct manager *m) {
 
 unsigned manager_purge(struct manager *m) {
         struct spool_entry *e;
-        unsigned n = 0;
+        unsigned n = 0, kept;
 
         delivery_abort(m->delivery);
         while ((e = spool_first(m->spool))) {
                 manager_finish_record(m, e, SPOOL_PURGED, "opted out");
                 n++;
         }
+        kept = spool_remove_untracked(m->spool);
         journal_purge_copies(m->journal);
         rejected_purge(&m->config);
-        log_info("Opted out: %u queued records deleted, with every kept copy", n);
+        log_info("Opted out: %u queued records deleted, with every kept copy and %u unreadable spool files", n,
+                 kept);
         manager_state_changed(m);
         return n;
 }

@@ -78,6 +78,8 @@ int spool_import_legacy(struct spool *s, const char *name) {
         fd = open_regular_at(s->dirfd, name, O_RDONLY, s->owner, &st);
         if (fd == -ENOMEM)
                 return fd;
+        if (fd == -ENOENT)
+                return 0; /* gone since the directory was listed */
         if (fd == -EBADFD || fd == -EPERM || (fd >= 0 && (size_t) st.st_size > LEGACY_FILE_MAX)) {
                 spool_remove_file(s, name); /* not a file of ours, or not a record */
                 return 0;

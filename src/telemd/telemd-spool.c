@@ -172,6 +172,8 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         fd = open_regular_at(s->dirfd, name, O_RDWR, s->owner, &st); /* RDWR: state bytes are updated */
         if (fd == -ENOMEM)
                 return fd;
+        if (fd == -ENOENT)
+                return 0; /* gone since the directory was listed */
         s->next_seq = MAX(s->next_seq, seq + 1); /* never reuse a name, even of a file left alone */
         if (fd == -EBADFD || fd == -EPERM) {
                 spool_remove_file(s, name); /* a symlink, not a file, or not ours */
@@ -260,8 +262,10 @@ static int sync_now(struct spool *s) {
 static int remove_imported(struct spool *s, char **names, const bool *done, size_t n) {
         int r = sync_now(s);
 
-        if (r < 0)
+        if (r < 0) {
+                spool_mark_dirty(s); /* for the sync thread to try again */
                 return 0; /* left in place and imported again next time: duplicates, not losses */
+        }
         for (size_t i = 0; i < n; i++)
                 if (done[i])
                         (void) unlinkat(s->dirfd, names[i], 0);
@@ -308,6 +312,37 @@ static int recover(struct spool *s) {
                 free(names[i]);
         free(names);
         return r;
+}
+
+static bool segment_tracked(const struct spool *s, const char *name) {
+        const struct segment *seg;
+        uint64_t seq;
+
+        if (spool_segment_parse_name(name, &seq) < 0)
+                return false;
+        TAILQ_FOREACH(seg, &s->segments, link)
+                if (seg->seq == seq)
+                        return true;
+        return false;
+}
+
+unsigned spool_remove_untracked(struct spool *s) {
+        char **names = NULL;
+        unsigned removed = 0;
+        size_t n = 0;
+
+        if (list_names(s->dirfd, &names, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                if (!segment_tracked(s, names[i])) {
+                        spool_remove_file(s, names[i]);
+                        removed++;
+                }
+                free(names[i]);
+        }
+        free(names);
+        s->recovery.kept = 0;
+        return removed;
 }
 
 /* ---- open / close -------------------------------------------------------- */

@@ -126,6 +126,11 @@ void spool_mark_dirty(struct spool *s);
  * for the next start. Returns 0. */
 int spool_keep_file(struct spool *s, int error);
 
+/* Remove every file of the spool directory that is not a segment in use:
+ * the files kept at start-up because they could not be read (opting out
+ * deletes what they hold too). Returns how many went. */
+unsigned spool_remove_untracked(struct spool *s);
+
 /* Remove a directory entry that is not a usable spool file, unread. */
 void spool_remove_file(struct spool *s, const char *name);
 

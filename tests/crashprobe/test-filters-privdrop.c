@@ -96,8 +96,10 @@ static int drop_child(const char *user, const char *dir, uid_t uid, gid_t gid) {
                 return DROP_WRONG_DIR;
         if (setuid(0) == 0 || seteuid(0) == 0)
                 return DROP_ROOT_BACK;
-        /* Whatever fs.suid_dumpable says (0 here, 2 on Ubuntu), the process
-         * holding a core stays out of ptrace's and /proc/PID/mem's reach. */
+        /* The uid change set the flag to fs.suid_dumpable; drop_privileges()
+         * clears it again. With suid_dumpable=1 the process holding a core
+         * would otherwise be ptrace-able by the telemetry user. (Where the
+         * sysctl is 0, as on Debian, the kernel already cleared it.) */
         if (prctl(PR_GET_DUMPABLE) != 0)
                 return DROP_DUMPABLE;
         return DROP_OK;

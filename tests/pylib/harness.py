@@ -37,7 +37,9 @@ def wrapped(argv):
     programs under memcheck but never python or system tools)."""
     wrapper = os.environ.get("TELEM_WRAPPER")
     argv = [str(a) for a in argv]
-    if wrapper and argv and Path(argv[0]).resolve().is_relative_to(BUILD.resolve()):
+    # A bare name ("prlimit") is looked up in $PATH, not in the working
+    # directory (the build directory, under meson test): never ours.
+    if wrapper and argv and "/" in argv[0] and Path(argv[0]).resolve().is_relative_to(BUILD.resolve()):
         return shlex.split(wrapper) + argv
     return argv
 

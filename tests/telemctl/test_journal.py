@@ -92,6 +92,18 @@ class JournalBounds(unittest.TestCase):
         current, old = self.check_journal_files(10)
         self.assertEqual(len(current) + len(old), 10 + (50 + 14) % 10)
 
+    def test_line_being_written_is_not_shown(self):
+        """A last line without its newline (telemd writing it, or the read
+        cutting it) is not shown, even when what is there parses."""
+        self.start()
+        self.send_delivered(["whole\n"])
+        lines = self.journal_lines("journal")
+        self.assertEqual(len(telemctl_json(self.d.config, "journal")), len(lines))
+        self.assertEqual(self.d.stop(), 0, self.d.log())
+        with open(self.journal / "journal", "ab") as f:
+            f.write(lines[-1].rsplit("\x1e", 1)[0].encode() + b"\x1ecut sho")  # its reason cut short
+        self.assertEqual(len(telemctl_json(self.d.config, "journal")), len(lines))
+
     def test_opt_out_lines_respect_the_bound(self):
         """telemctl's own 'purged' lines (telemd stopped) rotate the same way."""
         self.server.mode = ("status", 503, [("Retry-After", "3600")])

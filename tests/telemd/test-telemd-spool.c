@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "spool-format.h"
 #include "telemd-spool-legacy.h"
 #include "telemd-spool.h"
 #include "test-util.h"
@@ -475,6 +478,38 @@ START_TEST(unreadable_segment_is_kept) {
         ck_assert_int_eq(spool_open(dir, nobody, UINT64_MAX, &s), 0);
         ck_assert_uint_eq(s->recovery.records, 2);
         spool_close(s);
+        /* Opting out deletes a kept file too: its records were queued. */
+        ck_assert_int_eq(chmod(seg, 0400), 0);
+        ck_assert_int_eq(spool_open(dir, nobody, UINT64_MAX, &s), 0);
+        ck_assert_uint_eq(s->recovery.kept, 1);
+        ck_assert_uint_eq(spool_remove_untracked(s), 1);
+        ck_assert_int_eq(access(seg, F_OK), -1);
+        ck_assert_uint_eq(count_files(), 1);
+        spool_close(s);
+}
+END_TEST
+
+/* What is not a file goes, whatever error opening it gives: a directory
+ * named like a segment (EISDIR), a socket (ENXIO); nothing is kept. */
+START_TEST(non_files_are_removed) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char name[64], path[PATH_MAX];
+        struct spool *s;
+        int fd;
+
+        spool_segment_name(7, name);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.kept, 0);
+        ck_assert_uint_eq(s->recovery.removed, 2);
+        ck_assert_uint_eq(count_files(), 0);
+        spool_close(s);
+        close(fd);
 }
 END_TEST
 
@@ -499,6 +534,7 @@ int main(void) {
         tcase_add_test(tc, dirty_fds);
         tcase_add_test(tc, dirty_fds_unbounded);
         tcase_add_test(tc, unreadable_segment_is_kept);
+        tcase_add_test(tc, non_files_are_removed);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

@@ -46,10 +46,9 @@ int drop_privileges(const char *user, const char *workdir) {
                 return negative_errno();
         if (setresuid(uid, uid, uid) < 0)
                 return negative_errno();
-        /* The uid change reset the dumpable flag to fs.suid_dumpable (1 or 2
-         * on some distributions): clear it again, or the core this process
-         * holds becomes readable by that user through ptrace and
-         * /proc/PID/mem. */
+        /* The uid change reset the dumpable flag to fs.suid_dumpable: clear
+         * it again, or with suid_dumpable=1 the core this process holds
+         * becomes readable by that user through ptrace and /proc/PID/mem. */
         if (prctl(PR_SET_DUMPABLE, 0) < 0)
                 return negative_errno();
         return verify_ids(uid, gid);
