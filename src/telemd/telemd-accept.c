@@ -3,9 +3,14 @@
  * A short pause of a listening socket after accept() failed for lack of
  * resources (see telemd-accept.h).
  */
+#include <errno.h>
 #include <time.h>
 
 #include "telemd-accept.h"
+
+bool accept_error_is_transient(int e) {
+        return e == EAGAIN || e == EINTR || e == ECONNABORTED;
+}
 
 static int on_pause_over(sd_event_source *timer, uint64_t usec, void *userdata) {
         /* The owner re-checks its own limits in its accept handler. */

@@ -8,9 +8,14 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL)
+
+/* Whether accept() failing with errno e is only a passing event (nothing
+ * waiting, a signal, a client gone), not a lack of resources. */
+bool accept_error_is_transient(int e);
 
 /* Disable listen and re-enable it ACCEPT_PAUSE_USEC later, with *timer
  * (created on first use; the caller frees it before listen). Returns 0 or

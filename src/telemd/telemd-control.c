@@ -132,7 +132,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (!accept_error_is_transient(errno))
                         (void) accept_pause(s, &c->accept_pause); /* no fds or memory: do not spin */
                 return 0;
         }

@@ -222,7 +222,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 int r;
 
                 if (cfd < 0) {
-                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                        if (accept_error_is_transient(errno))
                                 return 0;
                         log_warning_errno(errno, "Failed to accept a connection on the record socket: %m; "
                                           "it waits in the backlog, trying again shortly");

@@ -75,17 +75,13 @@ int spool_import_legacy(struct spool *s, const char *name) {
         ssize_t n;
         int r;
 
-        fd = open_regular_at(s->dirfd, name, O_RDONLY, s->owner, &st);
-        if (fd == -ENOMEM)
-                return fd;
-        if (fd == -ENOENT)
-                return 0; /* gone since the directory was listed */
-        if (fd == -EBADFD || fd == -EPERM || (fd >= 0 && (size_t) st.st_size > LEGACY_FILE_MAX)) {
-                spool_remove_file(s, name); /* not a file of ours, or not a record */
+        fd = spool_open_found(s, name, O_RDONLY, &st);
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        if ((size_t) st.st_size > LEGACY_FILE_MAX) {
+                spool_remove_file(s, name); /* too large to be a record */
                 return 0;
         }
-        if (fd < 0)
-                return spool_keep_file(s, fd);
         buf = malloc(LEGACY_FILE_MAX + 1);
         if (!buf)
                 return -ENOMEM;

@@ -121,6 +121,18 @@ int spool_keep_file(struct spool *s, int error) {
         return 0;
 }
 
+int spool_open_found(struct spool *s, const char *name, int flags, struct stat *ret_st) {
+        int fd = open_regular_at(s->dirfd, name, flags, s->owner, ret_st);
+
+        if (fd >= 0 || fd == -ENOMEM || fd == -ENOENT) /* -ENOENT: gone since the listing */
+                return fd;
+        if (fd == -EBADFD || fd == -EPERM)
+                spool_remove_file(s, name); /* a symlink, not a file, or not ours */
+        else
+                (void) spool_keep_file(s, fd);
+        return -ENOENT;
+}
+
 void spool_remove_file(struct spool *s, const char *name) {
         /* Never followed, never read: a symlink or a file of another user
          * just goes. A directory only goes if it is empty. */
@@ -169,18 +181,10 @@ static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
         struct stat st;
         int r;
 
-        fd = open_regular_at(s->dirfd, name, O_RDWR, s->owner, &st); /* RDWR: state bytes are updated */
-        if (fd == -ENOMEM)
-                return fd;
-        if (fd == -ENOENT)
-                return 0; /* gone since the directory was listed */
         s->next_seq = MAX(s->next_seq, seq + 1); /* never reuse a name, even of a file left alone */
-        if (fd == -EBADFD || fd == -EPERM) {
-                spool_remove_file(s, name); /* a symlink, not a file, or not ours */
-                return 0;
-        }
+        fd = spool_open_found(s, name, O_RDWR, &st); /* RDWR: state bytes are updated */
         if (fd < 0)
-                return spool_keep_file(s, fd);
+                return fd == -ENOENT ? 0 : fd;
         seg = segment_new(seq, -1);
         if (!seg)
                 return -ENOMEM;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "record.h"
@@ -125,6 +126,12 @@ void spool_mark_dirty(struct spool *s);
 /* Count a spool file that could not be read for error (-errno) and is left
  * for the next start. Returns 0. */
 int spool_keep_file(struct spool *s, int error);
+
+/* Open a file found in the spool directory at start-up, as recovery treats
+ * every such file: a symlink, a non-file or a foreign file is removed, a file
+ * of ours that cannot be opened is kept (spool_keep_file()). Returns the fd;
+ * -ENOENT when there is nothing to read (gone, removed or kept); -ENOMEM. */
+int spool_open_found(struct spool *s, const char *name, int flags, struct stat *ret_st);
 
 /* Remove every file of the spool directory that is not a segment in use:
  * the files kept at start-up because they could not be read (opting out
