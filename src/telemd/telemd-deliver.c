@@ -9,9 +9,12 @@
  * succeeds every slot is used again, so a backlog drains at full speed as
  * soon as the server answers. A permanent 4xx drops only that record.
  *
- * The HTTP transfers themselves run in telemd-post (telemd-worker.c), which
- * is started when a record is to be sent and let go once nothing has been
- * waiting or in flight for a few seconds.
+ * The HTTP transfers run in one of two clients, chosen by the server URL
+ * at start-up and on every reload: the built-in one (telemd-http.c) for
+ * plain http:// to an address, in this event loop; otherwise libcurl in
+ * telemd-post (telemd-worker.c), which is started when a record is to be
+ * sent. Either is let go once nothing has been waiting or in flight for a
+ * few seconds. Both report through on_result() alike.
  *
  * Nothing here runs on a timer while there is nothing to do: the retry timer
  * is armed only for a backoff, a rate-limit hold, the next expiry of a
@@ -29,6 +32,7 @@
 #include "strutil.h"
 #include "telemd-backoff.h"
 #include "telemd-deliver.h"
+#include "telemd-http.h"
 #include "telemd-manager.h"
 #include "telemd-ratelimit.h"
 #include "telemd-rejected.h"
@@ -43,6 +47,8 @@
 struct slot {
         struct spool_entry *entry; /* NULL when free */
         bool probe;                /* the single attempt made after a backoff */
+        bool builtin;              /* with the built-in client, not telemd-post */
+        char *headers;             /* a copy of the header block, for the journal; may be NULL */
         bool charged;              /* rate-limit charge to refund on failure */
         int64_t charged_minute;
         uint64_t charged_bytes;
@@ -51,6 +57,9 @@ struct slot {
 struct delivery {
         struct manager *m;
         struct worker *worker;
+        struct http_client *http;
+        bool builtin; /* the server is for the built-in client */
+        bool configured;
         struct slot slots[PROTO_WINDOW];
         unsigned n_busy;
         sd_event_source *linger; /* lets telemd-post go after a quiet spell */
@@ -179,12 +188,17 @@ static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t m
 
 /* ---- starting transfers -------------------------------------------------- */
 
-/* telemd-post gets up to four records per transfer it may run, so it never
- * waits for telemd between two transfers (see telemd-post.c). */
-static struct slot *free_slot(struct delivery *d) {
-        unsigned want = (unsigned) MIN(4 * d->m->config.max_parallel_transfers, (int64_t) PROTO_WINDOW);
+/* How many records the client gets at once: more than it runs transfers,
+ * so that it never waits for telemd between two of them. The built-in
+ * client gets eight per connection, so that refills come in batches (see
+ * on_result()); telemd-post four, each of which crosses a socket. */
+static unsigned window(const struct delivery *d) {
+        int64_t per = d->builtin ? 8 : 4;
+        return (unsigned) MIN(per * d->m->config.max_parallel_transfers, (int64_t) PROTO_WINDOW);
+}
 
-        if (d->n_busy >= want)
+static struct slot *free_slot(struct delivery *d) {
+        if (d->n_busy >= window(d))
                 return NULL;
         for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (!d->slots[i].entry)
@@ -235,29 +249,38 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
         r = read_back(d, e);
         if (r != 0)
                 return r > 0 ? r : 0;
-        worker_config(&m->config, &pc);
-        r = worker_ensure(d->worker, &pc);
-        if (r >= 0)
-                r = worker_post(d->worker, e->id, d->buf, e->data_len, e->header_size);
+        if (d->builtin)
+                r = http_client_post(d->http, e->id, d->buf, e->data_len, e->header_size);
+        else {
+                worker_config(&m->config, &pc);
+                r = worker_ensure(d->worker, &pc);
+                if (r >= 0)
+                        r = worker_post(d->worker, e->id, d->buf, e->data_len, e->header_size);
+        }
         if (r < 0)
                 return r;
         spool_take(m->spool, e);
         *t = (struct slot) {
+                .headers = malloc(e->header_size),
                 .entry = e,
                 .probe = d->probing,
+                .builtin = d->builtin,
                 .charged = d->ratelimit.enabled,
                 .charged_minute = minute,
                 .charged_bytes = record_bytes(e),
         };
+        if (t->headers)
+                memcpy(t->headers, d->buf, e->header_size);
         ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
         d->n_busy++;
         (void) sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
         return 0;
 }
 
-/* Nothing waiting and nothing in flight: let telemd-post go a little later. */
+/* Nothing waiting and nothing in flight: let telemd-post and the built-in
+ * client's connections go a little later. */
 static void maybe_linger(struct delivery *d) {
-        if (d->n_busy > 0 || spool_first(d->m->spool) || !worker_running(d->worker))
+        if (d->n_busy > 0 || spool_first(d->m->spool) || (!worker_running(d->worker) && !http_client_open(d->http)))
                 return;
         (void) sd_event_source_set_time_relative(d->linger, WORKER_LINGER_USEC);
         (void) sd_event_source_set_enabled(d->linger, SD_EVENT_ONESHOT);
@@ -266,8 +289,10 @@ static void maybe_linger(struct delivery *d) {
 static int on_linger(sd_event_source *s, uint64_t usec, void *userdata) {
         struct delivery *d = userdata;
 
-        if (d->n_busy == 0)
+        if (d->n_busy == 0) {
                 worker_release(d->worker);
+                http_client_release(d->http);
+        }
         return 0;
 }
 
@@ -361,6 +386,8 @@ static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
         if (requeue)
                 spool_untake(d->m->spool, t->entry);
         t->entry = NULL;
+        free(t->headers);
+        t->headers = NULL;
         d->n_busy--;
 }
 
@@ -368,6 +395,7 @@ static void on_result(const struct proto_result *r, void *userdata) {
         struct delivery *d = userdata;
         struct manager *m = d->m;
         struct slot *t = slot_of(d, r->id);
+        _cleanup_free_ char *headers = NULL;
         struct spool_entry *e;
         bool probe;
 
@@ -378,13 +406,14 @@ static void on_result(const struct proto_result *r, void *userdata) {
         }
         e = t->entry;
         probe = t->probe;
+        headers = TAKE_PTR(t->headers);
         switch (r->outcome) {
         case PROTO_DELIVERED:
                 m->counters.delivered++;
                 d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
                 on_success(d);
                 release_slot(d, t, false);
-                manager_finish_record(m, e, SPOOL_DELIVERED, NULL);
+                manager_finish_record_headers(m, e, SPOOL_DELIVERED, NULL, headers);
                 break;
         case PROTO_REJECTED:
                 m->counters.rejected++;
@@ -395,7 +424,7 @@ static void on_result(const struct proto_result *r, void *userdata) {
                 release_slot(d, t, false);
                 if (t->charged)
                         ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                manager_finish_record(m, e, SPOOL_REJECTED, r->message);
+                manager_finish_record_headers(m, e, SPOOL_REJECTED, r->message, headers);
                 break;
         case PROTO_RETRY:
                 m->counters.retries++;
@@ -404,18 +433,24 @@ static void on_result(const struct proto_result *r, void *userdata) {
                         fail(d, r->retry_after, r->message);
                 break;
         }
-        delivery_kick(d);
+        /* Refill when half the window is free, or at once after a failure:
+         * one dispatch pass for many records, not one per record. */
+        if (r->outcome != PROTO_DELIVERED || d->n_busy <= window(d) / 2)
+                delivery_kick(d);
 }
 
 /* telemd-post exited. Whatever it still had goes back to the queue: its
- * answers will not come (it died, or was let go after a failed reload). */
+ * answers will not come (it died, or was let go after a failed reload).
+ * Records with the built-in client are not its. */
 static void on_worker_exit(bool expected, void *userdata) {
         struct delivery *d = userdata;
-        bool had = d->n_busy > 0;
+        bool had = false;
 
         for (unsigned i = 0; i < PROTO_WINDOW; i++)
-                if (d->slots[i].entry)
+                if (d->slots[i].entry && !d->slots[i].builtin) {
                         release_slot(d, &d->slots[i], true);
+                        had = true;
+                }
         if (had && !expected && !d->m->stopping) {
                 d->probing = false;
                 fail(d, 0, "telemd-post stopped unexpectedly");
@@ -428,6 +463,7 @@ static void on_worker_exit(bool expected, void *userdata) {
 void delivery_reconfigure(struct delivery *d) {
         const struct telem_config *c = &d->m->config;
         struct proto_config pc;
+        bool builtin;
 
         ratelimit_init(&d->ratelimit, c->rate_limit_enabled, c->record_burst_limit,
                        (unsigned) c->record_window_length, c->byte_burst_limit, (unsigned) c->byte_window_length);
@@ -435,6 +471,12 @@ void delivery_reconfigure(struct delivery *d) {
         worker_config(c, &pc);
         if (worker_configure(d->worker, &pc) < 0)
                 worker_release(d->worker); /* the next record starts a fresh one */
+        builtin = http_client_configure(d->http, &pc) == 0;
+        if (builtin != d->builtin || !d->configured)
+                log_info("Delivering to %s with %s", c->server,
+                         builtin ? "the built-in HTTP client" : "libcurl (telemd-post)");
+        d->builtin = builtin;
+        d->configured = true;
         delivery_kick(d);
 }
 
@@ -447,6 +489,8 @@ int delivery_new(struct manager *m, struct delivery **ret) {
         d->m = m;
         backoff_init(&d->backoff, (uint64_t) m->config.spool_process_time * USEC_PER_SEC);
         r = worker_new(m->event, on_result, on_worker_exit, d, &d->worker);
+        if (r >= 0)
+                r = http_client_new(m->event, on_result, d, &d->http);
         if (r >= 0)
                 r = sd_event_add_defer(m->event, &d->dispatch, on_dispatch, d);
         if (r >= 0)
@@ -475,6 +519,7 @@ void delivery_abort(struct delivery *d) {
                 if (d->slots[i].entry)
                         release_slot(d, &d->slots[i], true);
         worker_release(d->worker);
+        http_client_abort(d->http);
 }
 
 struct delivery *delivery_free(struct delivery *d) {
@@ -482,6 +527,7 @@ struct delivery *delivery_free(struct delivery *d) {
                 return NULL;
         delivery_abort(d);
         worker_free(d->worker);
+        http_client_free(d->http);
         sd_event_source_disable_unref(d->dispatch);
         sd_event_source_disable_unref(d->timer);
         sd_event_source_disable_unref(d->linger);

@@ -27,6 +27,9 @@
 #include "strutil.h"
 #include "telemd-journal.h"
 
+/* Buffered lines: enough for a few hundred records between writes. */
+#define JOURNAL_BUFFER (32 * 1024)
+
 struct copy {
         char id[TM_RANDOM_ID_LENGTH + 1];
         uint64_t bytes;
@@ -48,6 +51,9 @@ struct journal {
         char boot_id[40];
         char *dir; /* journal_dir, for messages */
         bool warned;
+        char *out; /* lines not written yet: JOURNAL_BUFFER bytes, allocated on first use */
+        size_t out_len;
+        uint64_t out_lines;
 };
 
 static void warn_once(struct journal *j, int r, const char *what) {
@@ -95,14 +101,41 @@ static int open_journal_file(struct journal *j) {
         return 0;
 }
 
+/* Write buf (whole lines). */
+static void write_lines(struct journal *j, const char *buf, size_t len, uint64_t lines) {
+        ssize_t w = write(j->fd, buf, len);
+
+        if (w != (ssize_t) len) {
+                /* A short write (the file system is full) must not leave half a
+                 * line behind for the next one to be glued to: cut it off. */
+                int r = w < 0 ? -errno : -ENOSPC;
+                off_t end;
+
+                if (w > 0 && (end = lseek(j->fd, 0, SEEK_CUR)) >= w)
+                        (void) !ftruncate(j->fd, end - w);
+                warn_once(j, r, "append to the journal");
+                return;
+        }
+        j->lines += lines;
+}
+
+void journal_flush(struct journal *j) {
+        if (!j || j->out_len == 0)
+                return;
+        if (j->fd >= 0)
+                write_lines(j, j->out, j->out_len, j->out_lines);
+        j->out_len = 0;
+        j->out_lines = 0;
+}
+
 static void append_line(struct journal *j, const struct journal_entry *e) {
         char line[JOURNAL_LINE_MAX];
         int n = journal_line_format(e, line, sizeof(line));
-        ssize_t w;
 
         if (n < 0 || j->fd < 0)
                 return;
-        if (j->lines >= j->max_lines) {
+        if (j->lines + j->out_lines >= j->max_lines) {
+                journal_flush(j);
                 /* Keep one older generation, start a new file. */
                 if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
                         warn_once(j, -errno, "rotate the journal");
@@ -114,19 +147,13 @@ static void append_line(struct journal *j, const struct journal_entry *e) {
                         return;
                 }
         }
-        w = write(j->fd, line, (size_t) n);
-        if (w != n) {
-                /* A short write (the file system is full) must not leave half a
-                 * line behind for the next one to be glued to: cut it off. */
-                int r = w < 0 ? -errno : -ENOSPC;
-                off_t end;
-
-                if (w > 0 && (end = lseek(j->fd, 0, SEEK_CUR)) >= w)
-                        (void) !ftruncate(j->fd, end - w);
-                warn_once(j, r, "append to the journal");
-                return;
-        }
-        j->lines++;
+        if (!j->out && !(j->out = malloc(JOURNAL_BUFFER)))
+                return write_lines(j, line, (size_t) n, 1);
+        if (j->out_len + (size_t) n > JOURNAL_BUFFER)
+                journal_flush(j);
+        memcpy(j->out + j->out_len, line, (size_t) n);
+        j->out_len += (size_t) n;
+        j->out_lines++;
 }
 
 static void fill_from_view(struct journal_entry *e, const struct header_view *view) {
@@ -150,17 +177,18 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 }
 
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
-                      const char *reason) {
+                      const char *reason, const char *headers) {
         struct journal_entry je = { .time = time(NULL), .uid = e->uid };
-        char headers[TM_HEADER_BLOCK_MAX + 64];
+        char buf[TM_HEADER_BLOCK_MAX + 64];
         struct header_view view;
 
         strscpy(je.record_id, e->record_id, sizeof(je.record_id));
         strscpy(je.boot_id, j->boot_id, sizeof(je.boot_id));
         strscpy(je.state, spool_state_to_string((uint8_t) state), sizeof(je.state));
         strscpy(je.reason, reason ? reason : "", sizeof(je.reason));
-        if (e->header_size <= sizeof(headers) &&
-            spool_read_headers(s, e, headers) == 0 && header_block_parse(headers, e->header_size, &view) == 0)
+        if (!headers && e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0)
+                headers = buf;
+        if (headers && header_block_parse(headers, e->header_size, &view) == 0)
                 fill_from_view(&je, &view);
         append_line(j, &je);
 }
@@ -345,6 +373,8 @@ int journal_open(const struct telem_config *c, struct journal **ret) {
 struct journal *journal_close(struct journal *j) {
         if (!j)
                 return NULL;
+        journal_flush(j);
+        free(j->out);
         safe_close(j->fd);
         safe_close(j->records_fd);
         safe_close(j->dirfd);

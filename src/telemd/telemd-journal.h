@@ -10,7 +10,9 @@
  * The journal is journal_dir/journal plus one older generation,
  * journal_dir/journal.1: when the current file reaches journal_max_entries
  * lines it becomes journal.1. Line format: src/shared/journal-format.h.
- * Journal failures are logged once and never stop a record.
+ * Journal failures are logged once and never stop a record. Lines are
+ * buffered and written together (journal_flush()): at least once a second
+ * while records come and go, and whenever the spool has nothing left to send.
  */
 #pragma once
 
@@ -25,6 +27,9 @@ struct journal;
 int journal_open(const struct telem_config *c, struct journal **ret);
 struct journal *journal_close(struct journal *j);
 
+/* Write the buffered lines. */
+void journal_flush(struct journal *j);
+
 /* Settings changed (SIGHUP): bounds and retention. */
 void journal_reconfigure(struct journal *j, const struct telem_config *c);
 
@@ -36,10 +41,11 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 void journal_retain(struct journal *j, const char *record_id, const char *headers, size_t header_size,
                     const char *payload, size_t payload_size);
 
-/* A record left the spool in its final state; reason may be NULL. The
- * record's header block is read back from the spool for the line. */
+/* A record left the spool in its final state; reason may be NULL. headers
+ * is the record's header block if the caller has it at hand, else NULL:
+ * it is then read back from the spool for the line. */
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
-                      const char *reason);
+                      const char *reason, const char *headers);
 
 /* Opt-out: remove every retained copy. */
 void journal_purge_copies(struct journal *j);

@@ -95,6 +95,9 @@ void manager_refresh_machine_id(struct manager *m);
 
 /* A record leaves the queue: journal it, then finish it in the spool. */
 void manager_finish_record(struct manager *m, struct spool_entry *e, enum spool_state state, const char *reason);
+/* The same, with the record's header block at hand (saves reading it back). */
+void manager_finish_record_headers(struct manager *m, struct spool_entry *e, enum spool_state state,
+                                   const char *reason, const char *headers);
 
 /* Opt-out: delete every queued record and every retained or rejected copy.
  * Returns how many queued records were deleted. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * telemd-post: telemd's delivery helper. telemd starts it when records are
- * waiting and closes its socket when there are none; it runs the HTTP
- * transfers and reports each result, and nothing else.
+ * telemd-post: telemd's libcurl delivery helper, for every server the
+ * built-in client does not take (https, host names, proxies: see
+ * telemd-http-request.h). telemd starts it when records are waiting and
+ * closes its socket when there are none; it runs the HTTP transfers and
+ * reports each result, and nothing else.
  *
  * Why a separate process: libcurl, its TLS library and their dependencies
  * cost over 7 MiB of resident memory merely by being linked, which would

@@ -10,9 +10,11 @@
  *          u32 retry_after, u32 message_len; then the message
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
+#include "strutil.h"
 #include "telemd-proto.h"
 
 #define CONFIG_HEAD 20
@@ -151,4 +153,20 @@ int proto_decode_result(const uint8_t *buf, size_t len, struct proto_result *ret
         ret->id = get64(buf + 8);
         ret->retry_after = get32(buf + 16);
         return take_string(&p, lm, ret->message, sizeof(ret->message));
+}
+
+enum proto_outcome proto_outcome_of_status(long status) {
+        if (status == 200 || status == 201)
+                return PROTO_DELIVERED;
+        if (status >= 400 && status < 500 && status != 408 && status != 429)
+                return PROTO_REJECTED;
+        return PROTO_RETRY;
+}
+
+void proto_describe_answer(long status, const char *body, char *buf, size_t size) {
+        char text[160];
+
+        strscpy(text, body, sizeof(text));
+        sanitize_header_value(strip_trailing_space(text));
+        snprintf(buf, size, "HTTP %ld%s%s", status, text[0] ? ": " : "", text);
 }

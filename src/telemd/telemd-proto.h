@@ -76,3 +76,12 @@ int proto_type(const uint8_t *buf, size_t len);
 int proto_decode_config(const uint8_t *buf, size_t len, struct proto_config *ret);
 int proto_decode_post(const uint8_t *buf, size_t len, struct proto_post *ret);
 int proto_decode_result(const uint8_t *buf, size_t len, struct proto_result *ret);
+
+/* What an HTTP answer means for a record: PROTO_DELIVERED for 200 and 201,
+ * PROTO_REJECTED for a 4xx other than 408 and 429 (the server will never take
+ * it), PROTO_RETRY for anything else. The same for both HTTP clients. */
+enum proto_outcome proto_outcome_of_status(long status);
+
+/* The one-line description of an answer that did not deliver a record:
+ * "HTTP <status>: <start of the body>", made printable. */
+void proto_describe_answer(long status, const char *body, char *buf, size_t size);

@@ -33,6 +33,7 @@
 
 #define SEGMENT_MIN (16 * 1024)
 #define SEGMENT_MAX (1024 * 1024)
+#define SPOOL_READ_AHEAD (64 * 1024)
 
 struct segment {
         uint64_t seq;
@@ -74,6 +75,8 @@ static void segment_remove(struct spool *s, struct segment *seg) {
         TAILQ_REMOVE(&s->segments, seg, link);
         if (s->active == seg)
                 s->active = NULL;
+        if (s->ahead.seg == seg)
+                s->ahead.seg = NULL;
         s->dir_dirty = true;
         free(seg);
 }
@@ -432,6 +435,7 @@ struct spool *spool_close(struct spool *s) {
         }
         safe_close(s->dirfd);
         uid_usage_done(&s->by_uid);
+        free(s->ahead.buf);
         free(s);
         return NULL;
 }
@@ -535,9 +539,41 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
 
 /* ---- queue --------------------------------------------------------------- */
 
-int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
-        ssize_t n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
+/* Fill the read-ahead with the bytes of e's segment from e's data on. */
+static int read_ahead(struct spool *s, const struct spool_entry *e) {
+        uint64_t start = e->offset + SPOOL_RECORD_HEADER_SIZE;
+        ssize_t n;
 
+        s->ahead.seg = NULL;
+        if (!s->ahead.buf && !(s->ahead.buf = malloc(SPOOL_READ_AHEAD)))
+                return -ENOMEM;
+        n = pread(e->seg->fd, s->ahead.buf, SPOOL_READ_AHEAD, (off_t) start);
+        if (n < 0)
+                return negative_errno();
+        s->ahead = (typeof(s->ahead)) { .seg = e->seg, .start = start, .len = (size_t) n, .buf = s->ahead.buf };
+        return 0;
+}
+
+static bool in_read_ahead(const struct spool *s, const struct spool_entry *e) {
+        uint64_t start = e->offset + SPOOL_RECORD_HEADER_SIZE;
+
+        return s->ahead.seg == e->seg && start >= s->ahead.start &&
+               start + e->data_len <= s->ahead.start + s->ahead.len;
+}
+
+int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
+        ssize_t n;
+
+        if (e->data_len <= SPOOL_READ_AHEAD) {
+                if (!in_read_ahead(s, e) && read_ahead(s, e) == 0 && !in_read_ahead(s, e))
+                        return -EBADMSG; /* the file is shorter than the record */
+                if (in_read_ahead(s, e)) {
+                        memcpy(buf, s->ahead.buf + (e->offset + SPOOL_RECORD_HEADER_SIZE - s->ahead.start),
+                               e->data_len);
+                        return 0;
+                }
+        }
+        n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
         if (n < 0)
                 return negative_errno();
         return n == (ssize_t) e->data_len ? 0 : -EBADMSG;

@@ -70,6 +70,17 @@ struct spool {
         unsigned n_queued;             /* in the queue */
         unsigned n_in_flight;
         bool dir_dirty; /* a segment was created or removed since the last sync */
+        /* Read-ahead for spool_read(): records are sent in the order they
+         * were written, so one pread() fetches the next many. Only record
+         * bytes are taken from it, never state bytes, and records never
+         * change once written, so it needs no invalidation but when its
+         * segment goes. */
+        struct {
+                const struct segment *seg; /* NULL when empty */
+                uint64_t start;            /* file offset of buf[0] */
+                size_t len;
+                char *buf; /* SPOOL_READ_AHEAD bytes, allocated on first use */
+        } ahead;
         struct spool_recovery recovery;
 };
 

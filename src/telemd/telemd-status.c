@@ -13,6 +13,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "telemd-journal.h"
 #include "macro.h"
 #include "strutil.h"
 #include "telemd-deliver.h"
@@ -121,6 +122,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
         char line[256];
 
+        journal_flush(m->journal);
         if (!m->status_dirty)
                 return 0;
         m->status_dirty = false;

@@ -117,25 +117,14 @@ int transfer_prepare(struct transfer *t, const struct proto_post *post, const st
 }
 
 static enum proto_outcome outcome(CURLcode result, long status) {
-        if (result != CURLE_OK)
-                return PROTO_RETRY;
-        if (status == 200 || status == 201)
-                return PROTO_DELIVERED;
-        if (status >= 400 && status < 500 && status != 408 && status != 429)
-                return PROTO_REJECTED;
-        return PROTO_RETRY;
+        return result != CURLE_OK ? PROTO_RETRY : proto_outcome_of_status(status);
 }
 
 static void describe(const struct transfer *t, CURLcode result, long status, char *buf, size_t size) {
-        char body[160];
-
-        if (result != CURLE_OK) {
+        if (result != CURLE_OK)
                 snprintf(buf, size, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
-                return;
-        }
-        strscpy(body, t->response, sizeof(body));
-        sanitize_header_value(strip_trailing_space(body));
-        snprintf(buf, size, "HTTP %ld%s%s", status, body[0] ? ": " : "", body);
+        else
+                proto_describe_answer(status, t->response, buf, size);
 }
 
 void transfer_result(struct transfer *t, CURLcode result, struct proto_result *r) {

@@ -86,6 +86,22 @@ class Telemd:
         except FileNotFoundError:
             return ""
 
+    def helper_pids(self):
+        """The pids of telemd-post processes telemd runs now."""
+        pid = self.proc.proc.pid
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            return []
+        found = []
+        for k in kids:
+            try:
+                if b"telemd-post" in Path(f"/proc/{k}/cmdline").read_bytes():
+                    found.append(int(k))
+            except FileNotFoundError:
+                pass
+        return found
+
     def spool_files(self):
         try:
             return sorted(os.listdir(self.spool_dir))

@@ -16,11 +16,11 @@ from telemd import Telemd
 TID = "X-Telemetry-TID: 6907c830-eed9-4ce9-81ae-76daf8d88f0f"
 
 
-def expected_request(printed, machine_id, port, payload):
+def expected_request(printed, machine_id, port, payload, host="127.0.0.1"):
     """The request telemd must send for a record printed by telem-record-gen -o."""
     lines = printed.split("\n")[:15]
     lines = [f"machine_id: {machine_id}" if l.startswith("machine_id:") else l for l in lines]
-    head = ["POST /v2/collector HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: */*"]
+    head = ["POST /v2/collector HTTP/1.1", f"Host: {host}:{port}", "Accept: */*"]
     head += lines + [TID, "Content-Type: application/text", f"Content-Length: {len(payload)}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
@@ -59,6 +59,29 @@ class Delivery(unittest.TestCase):
         self.assertEqual(req.raw, expected_request(out.stdout, d.machine_id(), s.port, payload.encode()))
         self.assertIsNone(req.header("User-Agent"))
         self.assertIsNone(req.header("Expect"))
+
+    def test_builtin_client_serves_an_address(self):
+        s = self.server()
+        d = self.telemd(s.url)
+        d.send()
+        wait_for(lambda: s.count() == 1, what="the request")
+        self.assertIn("with the built-in HTTP client", d.log())
+        self.assertFalse(d.helper_pids(), "telemd-post must not run for an http:// address")
+
+    def test_libcurl_serves_a_name_with_the_same_bytes(self):
+        """A host name goes to libcurl in telemd-post (resolving it could
+        block telemd); the request is the same, and so are retries."""
+        s = self.server(mode=("status", 503, [("Retry-After", "1")]))
+        d = self.telemd(f"http://localhost:{s.port}/v2/collector")
+        payload = "through libcurl\n"
+        out = d.record_gen("-c", "org.test/libcurl/path", "-p", payload, "-o")
+        wait_for(lambda: s.count() >= 1, what="a first, failing attempt")
+        s.mode = ("status", 201, [])
+        wait_for(lambda: s.count() >= 2 and d.spool_files() == [], timeout=30, what="the retry to succeed")
+        want = expected_request(out.stdout, d.machine_id(), s.port, payload.encode(), host="localhost")
+        self.assertEqual(s.requests[0].raw, want)
+        self.assertEqual(s.requests[-1].raw, want)
+        self.assertIn("with libcurl (telemd-post)", d.log())
 
     def test_spooled_record_is_byte_identical(self):
         s = self.server(mode=("status", 503, []))

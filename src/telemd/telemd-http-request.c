@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which server URLs the built-in HTTP client takes, and the request it
+ * writes for a record. A URL is taken only if libcurl would send exactly
+ * what is written here, so choosing a client never changes a byte on the
+ * wire (tests/telemd/test_delivery.py checks both against the same bytes).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+#include "strutil.h"
+#include "telemd-http-request.h"
+
+#define HTTP_DEFAULT_PORT 80
+
+/* Characters libcurl passes through a path or query unchanged. */
+static bool plain_path(const char *p) {
+        for (; *p; p++) {
+                if (*p == '%') {
+                        if (!p[1] || !strchr("0123456789abcdefABCDEF", p[1]) || !p[2] ||
+                            !strchr("0123456789abcdefABCDEF", p[2]))
+                                return false;
+                        continue;
+                }
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("-._~!$&'()*+,;=:@/?", *p)))
+                        return false;
+        }
+        return true;
+}
+
+/* A "." or ".." segment, which libcurl would remove. */
+static bool has_dot_segment(const char *path) {
+        size_t end = strcspn(path, "?");
+
+        for (size_t i = 0; i < end; i++) {
+                size_t n;
+
+                if (path[i] != '/')
+                        continue;
+                n = strcspn(path + i + 1, "/?");
+                if ((n == 1 && path[i + 1] == '.') || (n == 2 && path[i + 1] == '.' && path[i + 2] == '.'))
+                        return true;
+        }
+        return false;
+}
+
+/* The address must be written in the canonical form, so that the Host
+ * header is what libcurl (which may normalise it) would send. */
+static int parse_address(const char *host, bool v6, uint16_t port, struct http_target *t) {
+        char canon[INET6_ADDRSTRLEN];
+
+        memset(&t->addr, 0, sizeof(t->addr));
+        if (v6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) &t->addr;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons(port);
+                if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1 ||
+                    !inet_ntop(AF_INET6, &a->sin6_addr, canon, sizeof(canon)) || !streq(canon, host))
+                        return -EPROTONOSUPPORT;
+                t->addr_len = sizeof(*a);
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *) &t->addr;
+                a->sin_family = AF_INET;
+                a->sin_port = htons(port);
+                if (inet_pton(AF_INET, host, &a->sin_addr) != 1 ||
+                    !inet_ntop(AF_INET, &a->sin_addr, canon, sizeof(canon)) || !streq(canon, host))
+                        return -EPROTONOSUPPORT; /* a host name, or an address written oddly */
+                t->addr_len = sizeof(*a);
+        }
+        return 0;
+}
+
+static int parse_port(const char *s, uint16_t *ret) {
+        char *end;
+        unsigned long v;
+
+        if (*s < '0' || *s > '9')
+                return -EPROTONOSUPPORT;
+        v = strtoul(s, &end, 10);
+        if (*end || v == 0 || v > 65535)
+                return -EPROTONOSUPPORT;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* Split "HOST[:PORT]" or "[V6][:PORT]" (authority, NUL-terminated). */
+static int parse_authority(char *auth, struct http_target *t) {
+        char *host = auth, *port_s = NULL;
+        bool v6 = auth[0] == '[';
+        uint16_t port = HTTP_DEFAULT_PORT;
+        int r;
+
+        if (strchr(auth, '@') || strchr(auth, '%'))
+                return -EPROTONOSUPPORT; /* user info, or an IPv6 zone */
+        if (v6) {
+                char *close = strchr(auth, ']');
+                if (!close || (close[1] != '\0' && close[1] != ':'))
+                        return -EINVAL;
+                *close = '\0';
+                host = auth + 1;
+                port_s = close[1] == ':' ? close + 2 : NULL;
+        } else if ((port_s = strchr(auth, ':')))
+                *port_s++ = '\0';
+        if (port_s && (r = parse_port(port_s, &port)) < 0)
+                return r;
+        r = parse_address(host, v6, port, t);
+        if (r < 0)
+                return r;
+        if (port == HTTP_DEFAULT_PORT)
+                snprintf(t->host, sizeof(t->host), v6 ? "[%s]" : "%s", host);
+        else
+                snprintf(t->host, sizeof(t->host), v6 ? "[%s]:%u" : "%s:%u", host, port);
+        snprintf(t->peer, sizeof(t->peer), "%s port %u", host, port);
+        return 0;
+}
+
+int http_target_parse(const char *url, struct http_target *ret) {
+        char auth[HTTP_HOST_MAX];
+        const char *rest, *path;
+        size_t n;
+
+        if (strncasecmp(url, "http://", 7) != 0)
+                return strstr(url, "://") ? -EPROTONOSUPPORT : -EINVAL;
+        rest = url + 7;
+        n = strcspn(rest, "/?#");
+        if (n == 0)
+                return -EINVAL;
+        if (n >= sizeof(auth) || strchr(rest, '#'))
+                return -EPROTONOSUPPORT;
+        memcpy(auth, rest, n);
+        auth[n] = '\0';
+        path = rest + n;
+        if (!plain_path(path) || has_dot_segment(path) || strlen(path) + 2 > sizeof(ret->path))
+                return -EPROTONOSUPPORT;
+        snprintf(ret->path, sizeof(ret->path), "%s%s", path[0] == '/' ? "" : "/", path);
+        return parse_authority(auth, ret);
+}
+
+int http_proxy_configured(void) {
+        static const char *const names[] = { "http_proxy", "all_proxy", "ALL_PROXY" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (!isempty(getenv(names[i])))
+                        return 1;
+        return 0;
+}
+
+/* ---- the request ---------------------------------------------------------- */
+
+struct out {
+        char *p, *end;
+        bool overflow;
+};
+
+static void put(struct out *o, const char *s, size_t n) {
+        if ((size_t) (o->end - o->p) < n) {
+                o->overflow = true;
+                return;
+        }
+        memcpy(o->p, s, n);
+        o->p += n;
+}
+
+static void puts_(struct out *o, const char *s) {
+        put(o, s, strlen(s));
+}
+
+/* One custom header line as libcurl sends it: "name:" alone when the value
+ * is empty (the header block's "name: " is handed to libcurl as "name;"). */
+static void put_header_line(struct out *o, const char *line, size_t len) {
+        const char *colon = memchr(line, ':', len);
+        size_t v = colon ? (size_t) (colon - line) + 1 : len;
+
+        while (v < len && line[v] == ' ')
+                v++;
+        put(o, line, colon && v == len ? (size_t) (colon - line) + 1 : len);
+        put(o, "\r\n", 2);
+}
+
+/* The tidheader as libcurl treats a custom header: one with an empty value
+ * (or no colon) is not sent at all. */
+static void put_tidheader(struct out *o, const char *tid) {
+        const char *colon = strchr(tid, ':');
+
+        if (!colon || colon[1 + strspn(colon + 1, " \t")] == '\0')
+                return;
+        puts_(o, tid);
+        put(o, "\r\n", 2);
+}
+
+ssize_t http_request_build(const struct http_target *t, const char *tidheader, const char *data, size_t data_len,
+                           size_t header_size, char *buf, size_t size) {
+        struct out o = { .p = buf, .end = buf + size };
+        const char *p = data, *end = data + MIN(header_size, data_len);
+        char length[32];
+
+        puts_(&o, "POST ");
+        puts_(&o, t->path);
+        puts_(&o, " HTTP/1.1\r\nHost: ");
+        puts_(&o, t->host);
+        puts_(&o, "\r\nAccept: */*\r\n");
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+                put_header_line(&o, p, n);
+                p += n + 1;
+        }
+        put_tidheader(&o, tidheader);
+        snprintf(length, sizeof(length), "%zu", data_len - MIN(header_size, data_len));
+        puts_(&o, "Content-Type: application/text\r\nContent-Length: ");
+        puts_(&o, length);
+        puts_(&o, "\r\n\r\n");
+        put(&o, end, data_len - MIN(header_size, data_len));
+        return o.overflow ? -ENOBUFS : (ssize_t) (o.p - buf);
+}
+
+size_t http_request_size_max(const struct http_target *t, const char *tidheader, size_t data_len,
+                              size_t header_size) {
+        /* request line, Host, Accept, a CR per header line (at most one line
+         * per byte of the block), tidheader, Content-Type, Content-Length */
+        return 64 + strlen(t->path) + strlen(t->host) + data_len + header_size + strlen(tidheader) + 96;
+}

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built-in HTTP/1.1 client: a queue of built requests, and up to
+ * max_parallel connections that take them in order, oldest first.
+ *
+ * A connection is closed, connecting, busy (one request written or being
+ * written, its answer being read) or idle (kept alive, watched only for the
+ * server closing it). It sleeps in epoll while waiting; the only timer is a
+ * once-a-second sweep for deadlines, armed only while a request is out
+ * (connect 5 s, whole request 10 s: libcurl's limits in telemd-post).
+ *
+ * Requests are handed out by a deferred "kick", never inside
+ * http_client_post(), so a result is never reported to a caller that is
+ * still handing the record over. A kept-alive connection that the server
+ * closed while idle (it may close at any moment) costs no backoff: a
+ * request that fails on a reused connection before any byte of an answer
+ * is tried once more on a fresh one, as libcurl does.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "strutil.h"
+#include "telemd-http-request.h"
+#include "telemd-http-response.h"
+#include "telemd-http.h"
+
+#define CONNECT_TIMEOUT_USEC (5 * 1000000ULL)
+#define REQUEST_TIMEOUT_USEC (10 * 1000000ULL)
+#define SWEEP_USEC (1000000ULL)
+
+struct request {
+        TAILQ_ENTRY(request) link;
+        uint64_t id;
+        struct sockaddr_storage addr; /* where it goes: the server when it was taken */
+        socklen_t addr_len;
+        char peer[HTTP_HOST_MAX + 16];
+        bool retried; /* already tried again after a stale connection */
+        size_t len;
+        char bytes[];
+};
+
+TAILQ_HEAD(request_list, request);
+
+enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_BUSY, CONN_IDLE };
+
+struct conn {
+        struct http_client *client;
+        enum conn_state state;
+        int fd;
+        sd_event_source *io;
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        bool reused;           /* has carried a whole answer */
+        struct request *req;   /* while busy or connecting */
+        size_t sent;           /* bytes of req written */
+        uint64_t deadline;     /* CLOCK_MONOTONIC usec */
+        bool in_head;          /* reading a head, not a body */
+        size_t answer_bytes;   /* bytes of this request's answer so far */
+        struct http_response resp;
+        char *in;              /* HTTP_HEAD_MAX bytes while open */
+        size_t in_len;
+};
+
+struct http_client {
+        sd_event *event;
+        worker_result_t on_result;
+        void *userdata;
+        bool configured;
+        struct http_target target;
+        char tidheader[PROTO_TID_MAX];
+        unsigned max_parallel;
+        struct request_list pending;
+        sd_event_source *kick;
+        sd_event_source *sweep;
+        unsigned n_busy;
+        struct conn conns[PROTO_MAX_PARALLEL];
+};
+
+static void conn_start(struct conn *k, struct request *q);
+
+
+static uint64_t now_usec(struct http_client *c) {
+        uint64_t t = 0;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static void kick(struct http_client *c) {
+        (void) sd_event_source_set_enabled(c->kick, SD_EVENT_ONESHOT);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static bool same_address(const struct conn *k, const struct sockaddr_storage *addr, socklen_t len) {
+        return k->addr_len == len && memcmp(&k->addr, addr, len) == 0;
+}
+
+
+static void conn_close(struct conn *k) {
+        if (k->state == CONN_CONNECTING || k->state == CONN_BUSY)
+                k->client->n_busy--;
+        k->io = sd_event_source_disable_unref(k->io);
+        k->fd = safe_close(k->fd);
+        free(k->in);
+        k->in = NULL;
+        k->in_len = 0;
+        k->state = CONN_CLOSED;
+        k->reused = false;
+}
+
+static void report(struct http_client *c, uint64_t id, enum proto_outcome outcome, int status, uint32_t retry_after,
+                   const char *message) {
+        struct proto_result r = { .id = id, .outcome = outcome, .status = status, .retry_after = retry_after };
+
+        strscpy(r.message, message ? message : "", sizeof(r.message));
+        c->on_result(&r, c->userdata);
+}
+
+/* The request on k failed for a transport reason: report it, unless the
+ * failure only shows that a reused connection had gone stale. */
+static void conn_fail(struct conn *k, int error, const char *what) {
+        struct http_client *c = k->client;
+        struct request *q = TAKE_PTR(k->req);
+        char message[PROTO_MESSAGE_MAX];
+        bool stale = k->reused && k->answer_bytes == 0 && error != ETIMEDOUT;
+
+        conn_close(k);
+        if (q && stale && !q->retried) {
+                q->retried = true;
+                TAILQ_INSERT_HEAD(&c->pending, q, link);
+        } else if (q) {
+                snprintf(message, sizeof(message), "%s %s: %s", what, q->peer, strerror(error));
+                report(c, q->id, PROTO_RETRY, 0, 0, message);
+                free(q);
+        }
+        kick(c);
+}
+
+/* A whole answer: report it; keep the connection if the server allows. */
+static void conn_answered(struct conn *k) {
+        struct http_client *c = k->client;
+        struct request *q = TAKE_PTR(k->req);
+        enum proto_outcome outcome = proto_outcome_of_status(k->resp.status);
+        char message[PROTO_MESSAGE_MAX] = "";
+        /* Not kept: bytes beyond the answer (not a server to trust), an
+         * answer before the whole request was written, or a slot above
+         * max_parallel after a reload. */
+        bool keep = k->resp.keep_alive && k->in_len == 0 && k->sent == q->len &&
+                    (unsigned) (k - c->conns) < c->max_parallel;
+
+        if (outcome != PROTO_DELIVERED)
+                proto_describe_answer(k->resp.status, k->resp.body, message, sizeof(message));
+        c->n_busy--;
+        k->state = CONN_IDLE;
+        k->reused = true;
+        if (!keep)
+                conn_close(k);
+        report(c, q->id, outcome, k->resp.status, k->resp.retry_after, message);
+        free(q);
+        /* The next request goes out on this connection at once: a
+         * connection never waits for a pass of the event loop. */
+        if (keep && (q = TAILQ_FIRST(&c->pending)) && same_address(k, &q->addr, q->addr_len)) {
+                TAILQ_REMOVE(&c->pending, q, link);
+                conn_start(k, q);
+        }
+        if (!TAILQ_EMPTY(&c->pending) && c->n_busy < c->max_parallel)
+                kick(c);
+}
+
+static void conn_consume(struct conn *k, size_t n) {
+        memmove(k->in, k->in + n, k->in_len - n);
+        k->in_len -= n;
+}
+
+/* Decode what is in k->in. Returns 0, or -EBADMSG/-E2BIG. */
+static int conn_parse(struct conn *k) {
+        while (k->in_len > 0 && k->req) {
+                ssize_t n;
+
+                if (k->in_head) {
+                        n = http_response_head(&k->resp, k->in, k->in_len, time(NULL));
+                        if (n <= 0)
+                                return (int) n;
+                        k->in_head = k->resp.complete && k->resp.status < 200; /* 1xx: another head follows */
+                } else {
+                        n = http_response_body(&k->resp, k->in, k->in_len);
+                        if (n < 0)
+                                return (int) n;
+                }
+                conn_consume(k, (size_t) n);
+                if (!k->in_head && k->resp.complete) {
+                        conn_answered(k);
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+static void conn_read(struct conn *k) {
+        for (;;) {
+                ssize_t n = recv(k->fd, k->in + k->in_len, HTTP_HEAD_MAX - k->in_len, MSG_DONTWAIT);
+                int r;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n < 0)
+                        return conn_fail(k, errno, "Receiving from");
+                if (n == 0) {
+                        if (!k->in_head && http_response_eof(&k->resp) == 0)
+                                return conn_answered(k);
+                        return conn_fail(k, k->answer_bytes ? EPIPE : ECONNRESET, "Answer cut short by");
+                }
+                k->in_len += (size_t) n;
+                k->answer_bytes += (size_t) n;
+                r = conn_parse(k);
+                if (r < 0)
+                        return conn_fail(k, r == -E2BIG ? EMSGSIZE : EBADMSG, "Unreadable answer from");
+                if (k->state != CONN_BUSY)
+                        return;
+        }
+}
+
+static void conn_send(struct conn *k) {
+        struct request *q = k->req;
+
+        while (k->sent < q->len) {
+                ssize_t n = send(k->fd, q->bytes + k->sent, q->len - k->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        (void) sd_event_source_set_io_events(k->io, EPOLLIN | EPOLLOUT);
+                        return;
+                }
+                if (n < 0)
+                        return conn_fail(k, errno, "Sending to");
+                k->sent += (size_t) n;
+        }
+        (void) sd_event_source_set_io_events(k->io, EPOLLIN);
+}
+
+static void conn_connected(struct conn *k) {
+        int error = 0;
+        socklen_t len = sizeof(error);
+
+        if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+                error = errno;
+        if (error != 0)
+                return conn_fail(k, error, "Failed to connect to");
+        k->deadline += REQUEST_TIMEOUT_USEC - CONNECT_TIMEOUT_USEC; /* the whole request: 10 s from its start */
+        k->state = CONN_BUSY;
+        conn_send(k);
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct conn *k = userdata;
+
+        switch (k->state) {
+        case CONN_CONNECTING:
+                conn_connected(k);
+                break;
+        case CONN_BUSY:
+                if ((revents & EPOLLOUT) && k->sent < k->req->len)
+                        conn_send(k);
+                if (k->state == CONN_BUSY && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                        conn_read(k);
+                break;
+        default:
+                /* Idle: the server closed it, or sent what nobody asked for. */
+                conn_close(k);
+                break;
+        }
+        return 0;
+}
+
+static int conn_open(struct conn *k, const struct request *q) {
+        int one = 1, r;
+
+        k->in = malloc(HTTP_HEAD_MAX);
+        if (!k->in)
+                return -ENOMEM;
+        k->fd = socket(q->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (k->fd < 0)
+                return -errno;
+        (void) setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* as libcurl does */
+        r = sd_event_add_io(k->client->event, &k->io, k->fd, EPOLLOUT, on_conn_io, k);
+        if (r < 0)
+                return r;
+        memcpy(&k->addr, &q->addr, q->addr_len);
+        k->addr_len = q->addr_len;
+        /* Connected at once or not, EPOLLOUT says when it is done. */
+        if (connect(k->fd, (const struct sockaddr *) &q->addr, q->addr_len) < 0 && errno != EINPROGRESS)
+                return -errno;
+        return 0;
+}
+
+/* Give request q to connection k: an idle one to the same address, or a
+ * closed one. */
+static void conn_start(struct conn *k, struct request *q) {
+        struct http_client *c = k->client;
+        bool idle = k->state == CONN_IDLE;
+        int r;
+
+        k->req = q;
+        k->sent = 0;
+        k->in_head = true;
+        k->answer_bytes = 0;
+        k->deadline = now_usec(c) + (idle ? REQUEST_TIMEOUT_USEC : CONNECT_TIMEOUT_USEC);
+        k->state = idle ? CONN_BUSY : CONN_CONNECTING;
+        c->n_busy++;
+        (void) sd_event_source_set_enabled(c->sweep, SD_EVENT_ONESHOT);
+        if (idle)
+                return conn_send(k);
+        r = conn_open(k, q);
+        if (r < 0)
+                conn_fail(k, -r, "Failed to connect to");
+}
+
+/* The connection for q: an idle one to its address, else a closed one, else
+ * an idle one to another address (closed first); NULL if all are busy. */
+static struct conn *pick(struct http_client *c, const struct request *q) {
+        struct conn *closed = NULL, *other = NULL;
+
+        for (unsigned i = 0; i < c->max_parallel; i++) {
+                struct conn *k = &c->conns[i];
+
+                if (k->state == CONN_IDLE && same_address(k, &q->addr, q->addr_len))
+                        return k;
+                if (k->state == CONN_CLOSED && !closed)
+                        closed = k;
+                if (k->state == CONN_IDLE && !other)
+                        other = k;
+        }
+        if (!closed && other) {
+                conn_close(other);
+                closed = other;
+        }
+        return closed;
+}
+
+static void schedule(struct http_client *c) {
+        struct request *q;
+        struct conn *k;
+
+        while ((q = TAILQ_FIRST(&c->pending)) && (k = pick(c, q))) {
+                TAILQ_REMOVE(&c->pending, q, link);
+                conn_start(k, q);
+        }
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        schedule(userdata);
+        return 0;
+}
+
+/* Once a second while requests are out: fail those past their deadline. */
+static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct http_client *c = userdata;
+        uint64_t now = now_usec(c);
+
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++) {
+                struct conn *k = &c->conns[i];
+
+                if ((k->state == CONN_BUSY || k->state == CONN_CONNECTING) && k->deadline <= now)
+                        conn_fail(k, ETIMEDOUT,
+                                  k->state == CONN_CONNECTING ? "Failed to connect to" : "No answer in time from");
+        }
+        if (c->n_busy > 0) {
+                (void) sd_event_source_set_time(s, now + SWEEP_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* ---- the interface ----------------------------------------------------------- */
+
+int http_client_new(sd_event *event, worker_result_t on_result, void *userdata, struct http_client **ret) {
+        struct http_client *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->event = event;
+        c->on_result = on_result;
+        c->userdata = userdata;
+        TAILQ_INIT(&c->pending);
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                c->conns[i] = (struct conn) { .client = c, .fd = -1 };
+        r = sd_event_add_defer(event, &c->kick, on_kick, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(event, &c->sweep, CLOCK_MONOTONIC, 0, SWEEP_USEC / 4, on_sweep, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->sweep, SD_EVENT_OFF);
+        if (r < 0) {
+                http_client_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+void http_client_abort(struct http_client *c) {
+        struct request *q;
+
+        if (!c)
+                return;
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++) {
+                free(TAKE_PTR(c->conns[i].req));
+                conn_close(&c->conns[i]);
+        }
+        while ((q = TAILQ_FIRST(&c->pending))) {
+                TAILQ_REMOVE(&c->pending, q, link);
+                free(q);
+        }
+        (void) sd_event_source_set_enabled(c->sweep, SD_EVENT_OFF);
+}
+
+struct http_client *http_client_free(struct http_client *c) {
+        if (!c)
+                return NULL;
+        http_client_abort(c);
+        sd_event_source_disable_unref(c->kick);
+        sd_event_source_disable_unref(c->sweep);
+        free(c);
+        return NULL;
+}
+
+int http_client_configure(struct http_client *c, const struct proto_config *pc) {
+        struct http_target t;
+        int r = http_proxy_configured() ? -EPROTONOSUPPORT : http_target_parse(pc->server, &t);
+
+        c->configured = r == 0;
+        if (r < 0)
+                return r;
+        c->target = t;
+        strscpy(c->tidheader, pc->tidheader, sizeof(c->tidheader));
+        c->max_parallel = CLAMP(pc->max_parallel, 1u, (unsigned) PROTO_MAX_PARALLEL);
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (c->conns[i].state == CONN_IDLE &&
+                    (i >= c->max_parallel || !same_address(&c->conns[i], &t.addr, t.addr_len)))
+                        conn_close(&c->conns[i]);
+        return 0;
+}
+
+int http_client_post(struct http_client *c, uint64_t id, const char *data, uint32_t data_len, uint32_t header_size) {
+        size_t size;
+        struct request *q;
+        ssize_t n;
+
+        if (!c->configured)
+                return -EINVAL;
+        size = http_request_size_max(&c->target, c->tidheader, data_len, header_size);
+        q = malloc(sizeof(*q) + size);
+        if (!q)
+                return -ENOMEM;
+        n = http_request_build(&c->target, c->tidheader, data, data_len, header_size, q->bytes, size);
+        if (n < 0) {
+                free(q);
+                return (int) n;
+        }
+        q->id = id;
+        q->len = (size_t) n;
+        q->retried = false;
+        q->addr = c->target.addr;
+        q->addr_len = c->target.addr_len;
+        strscpy(q->peer, c->target.peer, sizeof(q->peer));
+        TAILQ_INSERT_TAIL(&c->pending, q, link);
+        kick(c);
+        return 0;
+}
+
+void http_client_release(struct http_client *c) {
+        if (!c)
+                return;
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (c->conns[i].state == CONN_IDLE)
+                        conn_close(&c->conns[i]);
+}
+
+bool http_client_open(const struct http_client *c) {
+        if (!c)
+                return false;
+        for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
+                if (c->conns[i].state != CONN_CLOSED)
+                        return true;
+        return false;
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The built-in HTTP client's pure parts: which URLs it takes, the request
+ * bytes it writes, and the response reader, fed every answer whole and
+ * split at every byte so that no boundary changes what it reads.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "telemd-http-request.h"
+#include "telemd-http-response.h"
+#include "test-util.h"
+
+#define NOW 1800000000 /* 2027-01-15T08:00:00Z */
+
+/* Feed text to a fresh response in two parts split at cut; returns the
+ * bytes used by heads and body (or a negative error) and fills r. */
+static ssize_t feed_split(const char *text, size_t len, size_t cut, struct http_response *r) {
+        char buf[4096];
+        size_t have = 0, used = 0, next = 0;
+        bool head = true;
+
+        ck_assert_uint_lt(len, sizeof(buf));
+        for (int part = 0; part < 2; part++) {
+                size_t upto = part == 0 ? cut : len;
+
+                memcpy(buf + have, text + next, upto - next);
+                have += upto - next;
+                next = upto;
+                while (have > used) {
+                        ssize_t n = head ? http_response_head(r, buf + used, have - used, NOW)
+                                         : http_response_body(r, buf + used, have - used);
+                        if (n < 0)
+                                return n;
+                        if (n == 0)
+                                break;
+                        used += (size_t) n;
+                        if (head)
+                                head = r->complete && r->status < 200;
+                        if (!head && r->complete)
+                                return (ssize_t) used;
+                }
+        }
+        return (ssize_t) used;
+}
+
+/* Every split of text reads the same: status, keep-alive, body, length. */
+static void check_all_splits(const char *text, int status, bool keep_alive, const char *body, size_t used) {
+        size_t len = strlen(text);
+
+        for (size_t cut = 0; cut <= len; cut++) {
+                struct http_response r;
+                ssize_t n = feed_split(text, len, cut, &r);
+
+                ck_assert_msg(n == (ssize_t) used, "cut %zu: used %zd, want %zu", cut, n, used);
+                ck_assert(r.complete);
+                ck_assert_int_eq(r.status, status);
+                ck_assert_int_eq(r.keep_alive, keep_alive);
+                ck_assert_str_eq(r.body, body);
+        }
+}
+
+START_TEST(length_body) {
+        const char *t = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        check_all_splits(t, 201, true, "{}", strlen(t));
+}
+END_TEST
+
+START_TEST(bytes_after_answer_are_not_used) {
+        const char *t = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n";
+        check_all_splits(t, 201, true, "{}", strlen(t) - strlen("HTTP/1.1 200 OK\r\n"));
+}
+END_TEST
+
+START_TEST(chunked_body) {
+        const char *t = "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                        "5;ext=1\r\nbad r\r\n8\r\necord: x\r\n0\r\nX-Trailer: y\r\n\r\n";
+        /* gzip then chunked: framed by chunks, the coding is not ours to undo */
+        check_all_splits(t, 400, true, "bad record: x", strlen(t));
+}
+END_TEST
+
+START_TEST(chunked_bare_lf) {
+        const char *t = "HTTP/1.1 503 Busy\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n";
+        check_all_splits(t, 503, true, "abc", strlen(t));
+}
+END_TEST
+
+START_TEST(connection_close_and_versions) {
+        const char *close = "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n";
+        const char *v10 = "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx";
+        const char *v10_keep = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx";
+
+        check_all_splits(close, 200, false, "", strlen(close));
+        check_all_splits(v10, 200, false, "x", strlen(v10));
+        check_all_splits(v10_keep, 200, true, "x", strlen(v10_keep));
+}
+END_TEST
+
+START_TEST(interim_answers_are_skipped) {
+        const char *t = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+        check_all_splits(t, 201, true, "", strlen(t));
+}
+END_TEST
+
+START_TEST(no_body_statuses) {
+        const char *t = "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n";
+        check_all_splits(t, 204, true, "", strlen(t));
+}
+END_TEST
+
+START_TEST(body_until_close) {
+        const char *t = "HTTP/1.1 500 Oops\r\n\r\nsomething broke";
+        struct http_response r;
+
+        ck_assert_int_eq(feed_split(t, strlen(t), 10, &r), (ssize_t) strlen(t));
+        ck_assert(!r.complete);
+        ck_assert(!r.keep_alive);
+        ck_assert_int_eq(http_response_eof(&r), 0);
+        ck_assert(r.complete);
+        ck_assert_str_eq(r.body, "something broke");
+}
+END_TEST
+
+START_TEST(cut_short) {
+        const char *t = "HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nabc";
+        struct http_response r;
+
+        ck_assert_int_eq(feed_split(t, strlen(t), 5, &r), (ssize_t) strlen(t));
+        ck_assert(!r.complete);
+        ck_assert_int_eq(http_response_eof(&r), -EPIPE);
+}
+END_TEST
+
+START_TEST(retry_after) {
+        struct http_response r;
+        const char *secs = "HTTP/1.1 503 Busy\r\nRetry-After: 120\r\nContent-Length: 0\r\n\r\n";
+        const char *date = "HTTP/1.1 429 Slow\r\nRetry-After: Fri, 15 Jan 2027 08:01:30 GMT\r\nContent-Length: 0\r\n\r\n";
+        const char *junk = "HTTP/1.1 503 Busy\r\nRetry-After: soon\r\nContent-Length: 0\r\n\r\n";
+
+        ck_assert_int_gt(http_response_head(&r, secs, strlen(secs), NOW), 0);
+        ck_assert_uint_eq(r.retry_after, 120);
+        ck_assert_int_gt(http_response_head(&r, date, strlen(date), NOW), 0);
+        ck_assert_uint_eq(r.retry_after, 90);
+        ck_assert_int_gt(http_response_head(&r, junk, strlen(junk), NOW), 0);
+        ck_assert_uint_eq(r.retry_after, 0);
+}
+END_TEST
+
+START_TEST(malformed) {
+        static const char *const bad[] = {
+                "HTTP/2 200 OK\r\n\r\n",
+                "HTTP/1.1 20 OK\r\n\r\n",
+                "HTTP/1.1 200OK\r\n\r\n",
+                "HTTP/1.1 099 Low\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n folded\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+                "HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+                "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        };
+        struct http_response r;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_msg(http_response_head(&r, bad[i], strlen(bad[i]), NOW) == -EBADMSG, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(malformed_chunks) {
+        static const char *const bad[] = {
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+        };
+        struct http_response r;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_msg(feed_split(bad[i], strlen(bad[i]), strlen(bad[i]), &r) == -EBADMSG, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(head_too_large) {
+        size_t len = HTTP_HEAD_MAX + 100;
+        char *buf = malloc(len);
+        struct http_response r;
+
+        ck_assert_ptr_nonnull(buf);
+        memcpy(buf, "HTTP/1.1 200 OK\r\nX: ", 20);
+        memset(buf + 20, 'a', len - 20);
+        ck_assert_int_eq(http_response_head(&r, buf, len, NOW), -E2BIG);
+        ck_assert_int_eq(http_response_head(&r, buf, 100, NOW), 0); /* not yet known */
+        free(buf);
+}
+END_TEST
+
+/* ---- URLs and requests ----------------------------------------------------- */
+
+START_TEST(urls) {
+        struct http_target t;
+
+        ck_assert_int_eq(http_target_parse("http://127.0.0.1:8080/v2/collector", &t), 0);
+        ck_assert_str_eq(t.host, "127.0.0.1:8080");
+        ck_assert_str_eq(t.path, "/v2/collector");
+        ck_assert_str_eq(t.peer, "127.0.0.1 port 8080");
+        ck_assert_int_eq(http_target_parse("HTTP://10.1.2.3", &t), 0);
+        ck_assert_str_eq(t.host, "10.1.2.3");
+        ck_assert_str_eq(t.path, "/");
+        ck_assert_int_eq(http_target_parse("http://10.1.2.3:80?a=b", &t), 0);
+        ck_assert_str_eq(t.host, "10.1.2.3");
+        ck_assert_str_eq(t.path, "/?a=b");
+        ck_assert_int_eq(http_target_parse("http://[::1]:9000/x%20y", &t), 0);
+        ck_assert_str_eq(t.host, "[::1]:9000");
+        ck_assert_str_eq(t.path, "/x%20y");
+
+        /* libcurl's */
+        static const char *const curl[] = {
+                "https://127.0.0.1/", "http://localhost:8080/", "http://collector.example.com/v2",
+                "http://user:pw@127.0.0.1/", "http://127.0.0.1/a b", "http://127.0.0.1/a/../b",
+                "http://127.0.0.1/#frag", "http://127.1/", "http://[0:0::1]/", "http://[fe80::1%eth0]/",
+                "http://127.0.0.1:0/", "http://127.0.0.1:99999/", "http://127.0.0.1:/",
+        };
+        for (size_t i = 0; i < sizeof(curl) / sizeof(curl[0]); i++)
+                ck_assert_msg(http_target_parse(curl[i], &t) == -EPROTONOSUPPORT, "%s", curl[i]);
+        ck_assert_int_eq(http_target_parse("not a url", &t), -EINVAL);
+        ck_assert_int_eq(http_target_parse("http:///path", &t), -EINVAL);
+}
+END_TEST
+
+START_TEST(request_bytes) {
+        static const char block[] = "record_format_version: 4\nclassification: org.test/a/b\nbuild: \n";
+        static const char payload[] = "hello\nworld";
+        const char *want = "POST /v2/collector HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n"
+                           "record_format_version: 4\r\nclassification: org.test/a/b\r\nbuild:\r\n"
+                           "X-Telemetry-TID: abc\r\nContent-Type: application/text\r\nContent-Length: 11\r\n\r\n"
+                           "hello\nworld";
+        char data[256], buf[512];
+        struct http_target t;
+        size_t hs = strlen(block), len = hs + strlen(payload);
+        ssize_t n;
+
+        memcpy(data, block, hs);
+        memcpy(data + hs, payload, strlen(payload));
+        ck_assert_int_eq(http_target_parse("http://127.0.0.1:8080/v2/collector", &t), 0);
+        ck_assert_uint_le(strlen(want), http_request_size_max(&t, "X-Telemetry-TID: abc", len, hs));
+        n = http_request_build(&t, "X-Telemetry-TID: abc", data, len, hs, buf, sizeof(buf));
+        ck_assert_int_eq(n, (ssize_t) strlen(want));
+        ck_assert(memcmp(buf, want, (size_t) n) == 0);
+
+        /* an empty tidheader is not sent; a buffer too small is refused */
+        n = http_request_build(&t, "X-Telemetry-TID: ", data, len, hs, buf, sizeof(buf));
+        ck_assert_int_eq(n, (ssize_t) strlen(want) - (ssize_t) strlen("X-Telemetry-TID: abc\r\n"));
+        ck_assert_int_eq(http_request_build(&t, "X-Telemetry-TID: abc", data, len, hs, buf, 100), -ENOBUFS);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("telemd-http");
+        TCase *tc = tcase_create("response");
+
+        tcase_add_test(tc, length_body);
+        tcase_add_test(tc, bytes_after_answer_are_not_used);
+        tcase_add_test(tc, chunked_body);
+        tcase_add_test(tc, chunked_bare_lf);
+        tcase_add_test(tc, connection_close_and_versions);
+        tcase_add_test(tc, interim_answers_are_skipped);
+        tcase_add_test(tc, no_body_statuses);
+        tcase_add_test(tc, body_until_close);
+        tcase_add_test(tc, cut_short);
+        tcase_add_test(tc, retry_after);
+        tcase_add_test(tc, malformed);
+        tcase_add_test(tc, malformed_chunks);
+        tcase_add_test(tc, head_too_large);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("request");
+        tcase_add_test(tc, urls);
+        tcase_add_test(tc, request_bytes);
+        suite_add_tcase(s, tc);
+        return test_run_suite(s);
+}
