@@ -5,8 +5,11 @@
  *
  * A connection is closed, connecting, busy (one request written or being
  * written, its answer being read) or idle (kept alive, watched only for the
- * server closing it). It sleeps in epoll while waiting; the only timer is a
- * once-a-second sweep for deadlines, armed only while a request is out
+ * server closing it). The connections sit in an epoll set of their own,
+ * which is one source in telemd's event loop: sd-event dispatches one
+ * source per pass, and a pass costs an epoll_wait(), so answers that arrive
+ * together are handled in one pass instead of one pass each. The only timer
+ * is a once-a-second sweep for deadlines, armed only while a request is out
  * (connect 5 s, whole request 10 s: libcurl's limits in telemd-post).
  *
  * Requests are handed out by a deferred "kick", never inside
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -57,7 +61,7 @@ struct conn {
         struct http_client *client;
         enum conn_state state;
         int fd;
-        sd_event_source *io;
+        uint32_t events; /* watched in the client's epoll set */
         struct sockaddr_storage addr;
         socklen_t addr_len;
         bool reused;           /* has carried a whole answer */
@@ -80,6 +84,8 @@ struct http_client {
         char tidheader[PROTO_TID_MAX];
         unsigned max_parallel;
         struct request_list pending;
+        int epfd;                /* the connections' epoll set */
+        sd_event_source *epoll;  /* epfd in telemd's loop */
         sd_event_source *kick;
         sd_event_source *sweep;
         unsigned n_busy;
@@ -109,8 +115,8 @@ static bool same_address(const struct conn *k, const struct sockaddr_storage *ad
 static void conn_close(struct conn *k) {
         if (k->state == CONN_CONNECTING || k->state == CONN_BUSY)
                 k->client->n_busy--;
-        k->io = sd_event_source_disable_unref(k->io);
-        k->fd = safe_close(k->fd);
+        k->fd = safe_close(k->fd); /* also leaves the epoll set */
+        k->events = 0;
         free(k->in);
         k->in = NULL;
         k->in_len = 0;
@@ -177,12 +183,25 @@ static void conn_answered(struct conn *k) {
                 kick(c);
 }
 
+/* Watch k for events (a system call only when they change). */
+static int conn_watch(struct conn *k, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.ptr = k };
+
+        if (k->events == events)
+                return 0;
+        if (epoll_ctl(k->client->epfd, k->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, k->fd, &ev) < 0)
+                return -errno;
+        k->events = events;
+        return 0;
+}
+
 static void conn_consume(struct conn *k, size_t n) {
         memmove(k->in, k->in + n, k->in_len - n);
         k->in_len -= n;
 }
 
-/* Decode what is in k->in. Returns 0, or -EBADMSG/-E2BIG. */
+/* Decode what is in k->in. Returns 1 once an answer is whole (k may then
+ * carry the next request already), 0 if more is needed, or -EBADMSG/-E2BIG. */
 static int conn_parse(struct conn *k) {
         while (k->in_len > 0 && k->req) {
                 ssize_t n;
@@ -200,7 +219,7 @@ static int conn_parse(struct conn *k) {
                 conn_consume(k, (size_t) n);
                 if (!k->in_head && k->resp.complete) {
                         conn_answered(k);
-                        return 0;
+                        return 1;
                 }
         }
         return 0;
@@ -227,8 +246,8 @@ static void conn_read(struct conn *k) {
                 r = conn_parse(k);
                 if (r < 0)
                         return conn_fail(k, r == -E2BIG ? EMSGSIZE : EBADMSG, "Unreadable answer from");
-                if (k->state != CONN_BUSY)
-                        return;
+                if (r > 0 || k->state != CONN_BUSY)
+                        return; /* the next answer cannot be here yet */
         }
 }
 
@@ -241,14 +260,14 @@ static void conn_send(struct conn *k) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
-                        (void) sd_event_source_set_io_events(k->io, EPOLLIN | EPOLLOUT);
+                        conn_watch(k, EPOLLIN | EPOLLOUT);
                         return;
                 }
                 if (n < 0)
                         return conn_fail(k, errno, "Sending to");
                 k->sent += (size_t) n;
         }
-        (void) sd_event_source_set_io_events(k->io, EPOLLIN);
+        conn_watch(k, EPOLLIN);
 }
 
 static void conn_connected(struct conn *k) {
@@ -264,9 +283,7 @@ static void conn_connected(struct conn *k) {
         conn_send(k);
 }
 
-static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct conn *k = userdata;
-
+static void on_conn_io(struct conn *k, uint32_t revents) {
         switch (k->state) {
         case CONN_CONNECTING:
                 conn_connected(k);
@@ -282,6 +299,20 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 conn_close(k);
                 break;
         }
+}
+
+/* Every connection that is ready, in one pass of telemd's loop. */
+static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct http_client *c = userdata;
+        struct epoll_event ev[PROTO_MAX_PARALLEL];
+        int n = epoll_wait(c->epfd, ev, (int) ELEMENTSOF(ev), 0);
+
+        for (int i = 0; i < n; i++) {
+                struct conn *k = ev[i].data.ptr;
+
+                if (k->state != CONN_CLOSED)
+                        on_conn_io(k, ev[i].events);
+        }
         return 0;
 }
 
@@ -295,7 +326,7 @@ static int conn_open(struct conn *k, const struct request *q) {
         if (k->fd < 0)
                 return -errno;
         (void) setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* as libcurl does */
-        r = sd_event_add_io(k->client->event, &k->io, k->fd, EPOLLOUT, on_conn_io, k);
+        r = conn_watch(k, EPOLLOUT);
         if (r < 0)
                 return r;
         memcpy(&k->addr, &q->addr, q->addr_len);
@@ -398,7 +429,10 @@ int http_client_new(sd_event *event, worker_result_t on_result, void *userdata, 
         TAILQ_INIT(&c->pending);
         for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
                 c->conns[i] = (struct conn) { .client = c, .fd = -1 };
-        r = sd_event_add_defer(event, &c->kick, on_kick, c);
+        c->epfd = epoll_create1(EPOLL_CLOEXEC);
+        r = c->epfd < 0 ? -errno : sd_event_add_io(event, &c->epoll, c->epfd, EPOLLIN, on_epoll, c);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &c->kick, on_kick, c);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
         if (r >= 0)
@@ -435,6 +469,8 @@ struct http_client *http_client_free(struct http_client *c) {
         http_client_abort(c);
         sd_event_source_disable_unref(c->kick);
         sd_event_source_disable_unref(c->sweep);
+        sd_event_source_disable_unref(c->epoll);
+        safe_close(c->epfd);
         free(c);
         return NULL;
 }

@@ -174,6 +174,9 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
         strscpy(e.state, state, sizeof(e.state));
         fill_from_view(&e, view);
         append_line(j, &e);
+        /* A record just sent is listed at once (people look for it right
+         * away); this also writes the lines buffered before it, in order. */
+        journal_flush(j);
 }
 
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,

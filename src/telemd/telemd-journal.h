@@ -10,9 +10,10 @@
  * The journal is journal_dir/journal plus one older generation,
  * journal_dir/journal.1: when the current file reaches journal_max_entries
  * lines it becomes journal.1. Line format: src/shared/journal-format.h.
- * Journal failures are logged once and never stop a record. Lines are
- * buffered and written together (journal_flush()): at least once a second
- * while records come and go, and whenever the spool has nothing left to send.
+ * Journal failures are logged once and never stop a record. The line for a
+ * record taken is written at once; lines for records finished are buffered
+ * and written together (journal_flush()) with the next record taken, at
+ * least once a second, and whenever the spool has nothing left to send.
  */
 #pragma once
 

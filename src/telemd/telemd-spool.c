@@ -614,7 +614,10 @@ void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state
         struct segment *seg = e->seg;
         uint8_t b = (uint8_t) state;
 
-        /* If this write is lost, the record is sent again after a restart. */
+        /* If this write is lost, the record is sent again after a restart.
+         * (A shared mapping of the segment, to mark with a store instead of
+         * a system call, was measured slower: each first store to a page is
+         * a page fault, dearer than the pwrite() it saves on this VM.) */
         (void) !pwrite(seg->fd, &b, 1, (off_t) e->offset + SPOOL_STATE_OFFSET);
         if (e->in_flight)
                 s->n_in_flight--;
