@@ -11,7 +11,7 @@ meson ninja-build pkg-config gcc libc6-dev binutils
 clang libclang-rt-14-dev
 libinih-dev check
 libcurl4-openssl-dev libsystemd-dev systemd
-libdw-dev libelf-dev
+libdw-dev libelf-dev zlib1g-dev
 libmicrohttpd-dev libsqlite3-dev libpq-dev libjson-c-dev postgresql
 python3 valgrind strace groff-base man-db
 socat openssl util-linux

@@ -60,6 +60,8 @@ const struct config_item config_items[] = {
         INT(max_parallel_transfers, 4, 1, 64, RANGE_REJECT, "transfers"),
         INT(daemon_idle_timeout, 300, 1, 86400, RANGE_REJECT, "seconds"),
         INT(per_uid_spool_share, 50, 1, 100, RANGE_REJECT, "percent"),
+        STR(debuginfo_cache_dir, CONFIG_OPT_PATH, TM_LOCALSTATEDIR "/cache/telemetry"),
+        INT(debuginfo_cache_max_size, 131072, 0, INT64_MAX / 1024, RANGE_REJECT, "KiB"),
 };
 
 const size_t config_items_count = ELEMENTSOF(config_items);

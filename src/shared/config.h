@@ -60,6 +60,10 @@ struct telem_config {
         int64_t daemon_idle_timeout;    /* s without work before a recycling exit */
         int64_t per_uid_spool_share;    /* percent of spool_max_size one sender uid may hold */
 
+        /* crashprobe */
+        char *debuginfo_cache_dir;        /* uncompressed copies of debug files; empty: none */
+        int64_t debuginfo_cache_max_size; /* KiB */
+
         char *source; /* the file these values came from, NULL for built-in defaults */
 };
 

@@ -163,6 +163,15 @@ class Result:
         return f"rc={self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
+def make_cache_dir(path):
+    """A debug-info cache directory for crashprobe, owned by the user it runs
+    as (nobody, when the tests run as root)."""
+    path.mkdir(mode=0o750)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+    return path
+
+
 class CrashEnv:
     """A private directory with a config, an opt-in file and a listener."""
 
@@ -174,9 +183,16 @@ class CrashEnv:
         if not filters:
             self.work.write("opt-in-no-privacy-filters", "")
         self.listener = Listener(self.work / "telem.sock")
-        self.config = harness.write_config(
-            self.work, socket_path=self.work / "telem.sock", opt_in_file=self.work / "opt-in",
-            no_privacy_filters_file=self.work / "opt-in-no-privacy-filters")
+        self.cache = make_cache_dir(self.work / "debuginfo-cache")
+        self.settings = dict(socket_path=self.work / "telem.sock", opt_in_file=self.work / "opt-in",
+                             no_privacy_filters_file=self.work / "opt-in-no-privacy-filters",
+                             debuginfo_cache_dir=self.cache)
+        self.config = harness.write_config(self.work, **self.settings)
+
+    def reconfigure(self, **changes):
+        """Rewrite the config with these settings changed."""
+        self.settings.update(changes)
+        self.config = harness.write_config(self.work, **self.settings)
 
     def __enter__(self):
         return self

@@ -11,8 +11,8 @@ stripped binary's frames must still parse, with the build-id after the "]".
 """
 import re
 
-from crashlib import (FRAME_RE, NOBODY, PROGRAMS, Failures, bang_path, check_core_pattern, crashprobe, make_core,
-                      read_build_id)
+from crashlib import (FRAME_RE, NOBODY, PROGRAMS, Failures, bang_path, check_core_pattern, crashprobe, make_cache_dir,
+                      make_core, read_build_id)
 import harness
 from harness import Workdir, wait_for
 from sink import CollectorSink
@@ -56,6 +56,7 @@ def main():
         (w / "no-filters").write_text("")  # the programs live outside /usr
         sink = CollectorSink(w)
         telemd = Telemd(w, sink.url, no_privacy_filters_file=str(w / "no-filters"))
+        make_cache_dir(w / "debuginfo-cache")
         telemd.start()
         try:
             threads_core, pid = make_core("crash-threads", w.path / "threads")

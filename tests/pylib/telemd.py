@@ -37,6 +37,7 @@ class Telemd:
             opt_in_file=str(workdir / "opt-in"),
             machine_id_file=str(workdir / "machine_id"),
             static_machine_id_file=str(workdir / "static-machine-id"),
+            debuginfo_cache_dir=str(workdir / "debuginfo-cache"),  # crashprobe's, when it shares the config
             rate_limit_enabled=False,
             daemon_recycling_enabled=False,
         )

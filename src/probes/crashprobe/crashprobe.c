@@ -263,7 +263,11 @@ static int process_core(const char *process, const struct telem_config *config) 
                 log_warning("The core says signal %d, the command line says %d; reporting %d.", info.siginfo_signo,
                             arg_signal, arg_signal);
         add_reader_notes(&p, &info, &caps);
-        r = unwind_in_child(&(struct unwind_job) { .info = &info, .core_fd = src.fd, .caps = &caps }, &p);
+        r = unwind_in_child(&(struct unwind_job) { .info = &info, .core_fd = src.fd, .caps = &caps,
+                                                    .debug_cache_dir = config->debuginfo_cache_dir,
+                                                    .debug_cache_max =
+                                                            (uint64_t) config->debuginfo_cache_max_size * 1024 },
+                            &p);
         if (r < 0) {
                 char msg[PAYLOAD_NOTE_MAX];
 

@@ -84,6 +84,8 @@ static _noreturn_ void child_main(const struct unwind_job *job, int wfd, uint64_
                 .threads_max = job->caps->threads_max,
                 .frames_max = job->caps->frames_max,
                 .deadline_ms = deadline,
+                .debug_cache_dir = job->debug_cache_dir,
+                .debug_cache_max = job->debug_cache_max,
         };
         Elf *elf;
 
@@ -92,7 +94,9 @@ static _noreturn_ void child_main(const struct unwind_job *job, int wfd, uint64_
         (void) setrlimit(RLIMIT_CORE, &no_core);
         (void) signal(SIGPIPE, SIG_IGN);
         close_other_fds(wfd, job->core_fd);
-        /* No network look-ups and no cache written to disk. */
+        /* No network look-ups, and no debuginfod cache written to disk
+         * (crashprobe's own cache of inflated debug files is another thing:
+         * see debug-cache.h). */
         (void) unsetenv("DEBUGINFOD_URLS");
 
         elf_version(EV_CURRENT);

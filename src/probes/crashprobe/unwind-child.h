@@ -17,6 +17,8 @@ struct unwind_job {
         const struct core_info *info; /* with info->image when the core was streamed */
         int core_fd;                  /* the core file to read in place, or -1 to use info->image */
         const struct core_caps *caps;
+        const char *debug_cache_dir; /* see debug-cache.h; NULL or empty: none */
+        uint64_t debug_cache_max;    /* bytes */
 };
 
 /*

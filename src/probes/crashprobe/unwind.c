@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "core-source.h"
+#include "debug-cache.h"
+#include "elf-inflate.h"
 #include "macro.h"
 #include "payload.h"
 #include "unwind.h"
@@ -47,24 +49,32 @@ static char *debuginfo_path = (char *) "-" DEBUG_DIR; /* '-': no CRC check of .g
  * these two stop at the local look-ups.
  */
 
+#define BUILD_ID_PATH_MAX (sizeof(DEBUG_DIR "/.build-id/") + 2 * 64 + sizeof(".debug"))
+
+/* DEBUG_DIR/.build-id/xx/yyyy...suffix for a build-id of n (2..64) bytes. */
+static void build_id_path(const unsigned char *id, int n, const char *suffix, char path[BUILD_ID_PATH_MAX]) {
+        size_t o = (size_t) snprintf(path, BUILD_ID_PATH_MAX, DEBUG_DIR "/.build-id/%02x/", id[0]);
+
+        for (int i = 1; i < n; i++)
+                o += (size_t) snprintf(path + o, BUILD_ID_PATH_MAX - o, "%02x", id[i]);
+        snprintf(path + o, BUILD_ID_PATH_MAX - o, "%s", suffix);
+}
+
 /* A module's file that NT_FILE did not give (deleted or replaced since the
  * crash): its copy under the build-id directory, or the suggested path.
  * libdwfl checks the build-id of what is returned. */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base, char **file_name,
                     Elf **elfp) {
         const unsigned char *id;
-        char path[sizeof(DEBUG_DIR "/.build-id/") + 2 * 64 + 2];
+        char path[BUILD_ID_PATH_MAX];
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(mod, &id, &vaddr), fd;
         char *name;
-        size_t o;
 
         *elfp = NULL;
         if (n < 2 || n > 64)
                 return *file_name && (*file_name)[0] == '/' ? open(*file_name, O_RDONLY | O_CLOEXEC) : -1;
-        o = (size_t) snprintf(path, sizeof(path), DEBUG_DIR "/.build-id/%02x/", id[0]);
-        for (int i = 1; i < n; i++)
-                o += (size_t) snprintf(path + o, sizeof(path) - o, "%02x", id[i]);
+        build_id_path(id, n, "", path);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -1;
@@ -78,15 +88,54 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
         return fd;
 }
 
-/* Separate debuginfo: by build-id under /usr/lib/debug; modules without a
- * build-id get the standard search (which has no build-id to send a server). */
+/* The cache of uncompressed debug files (debug-cache.h), for this run. */
+static const char *cache_dir;
+static uint64_t cache_max;
+
+/* A debug file with compressed sections is swapped for its uncompressed
+ * copy from the cache, when there is one or it can be made; otherwise fd
+ * is returned as it is. */
+static int prefer_cached(int fd, const unsigned char *id, int n, char **debuginfo_file_name) {
+        char hex[2 * 64 + 1], *path = NULL;
+        int cached;
+
+        if (fd < 0 || !cache_dir || !*cache_dir || n < 2 || n > 64 || elf_has_compressed_sections(fd) != 1)
+                return fd;
+        for (int i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", id[i]);
+        cached = debug_cache_open(cache_dir, cache_max, hex, fd, &path);
+        if (cached < 0)
+                return fd;
+        close(fd);
+        free(*debuginfo_file_name);
+        *debuginfo_file_name = path;
+        return cached;
+}
+
+/* Separate debuginfo: by build-id under /usr/lib/debug, through the cache
+ * of uncompressed copies. The file is opened here rather than by
+ * dwfl_build_id_find_debuginfo(), which keeps an Elf handle of what it
+ * opened inside the module and would read that instead of a copy returned
+ * in its place. Modules without a build-id get the standard search (which
+ * has no build-id to send a server). */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
                           const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                           char **debuginfo_file_name) {
         const unsigned char *id;
+        char path[BUILD_ID_PATH_MAX];
         GElf_Addr vaddr;
+        int n = dwfl_module_build_id(mod, &id, &vaddr), fd;
 
-        if (dwfl_module_build_id(mod, &id, &vaddr) > 0)
+        if (n >= 2 && n <= 64) {
+                build_id_path(id, n, ".debug", path);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        free(*debuginfo_file_name);
+                        *debuginfo_file_name = strdup(path); /* NULL only costs the name in messages */
+                        return prefer_cached(fd, id, n, debuginfo_file_name);
+                }
+        }
+        if (n > 0)
                 return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                                     debuglink_crc, debuginfo_file_name);
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
@@ -271,6 +320,8 @@ int unwind_core(Elf *elf, const struct unwind_request *req, const struct unwind_
                 sink->error(sink->userdata, msg);
                 return -EINVAL;
         }
+        cache_dir = req->debug_cache_dir;
+        cache_max = req->debug_cache_max;
         r = open_session(elf, sink, &c.dwfl);
         if (r < 0)
                 return r;

@@ -30,6 +30,8 @@ struct unwind_request {
         size_t threads_max;
         size_t frames_max;
         uint64_t deadline_ms;         /* CLOCK_MONOTONIC; unwinding stops when it passes */
+        const char *debug_cache_dir;  /* uncompressed debug files (debug-cache.h); NULL or empty: none */
+        uint64_t debug_cache_max;     /* bytes */
 };
 
 /*
