@@ -14,7 +14,11 @@
  *
  * Requests are handed out by a deferred "kick", never inside
  * http_client_post(), so a result is never reported to a caller that is
- * still handing the record over. A kept-alive connection that the server
+ * still handing the record over. Results are held until the end of the pass
+ * that produced them: every connection that can send again has sent before
+ * telemd does its bookkeeping for the records just answered (state marks,
+ * journal lines), so the server works on the next requests meanwhile
+ * instead of waiting, and going to sleep, until telemd is done. A kept-alive connection that the server
  * closed while idle (it may close at any moment) costs no backoff: a
  * request that fails on a reused connection before any byte of an answer
  * is tried once more on a fresh one, as libcurl does.
@@ -89,6 +93,8 @@ struct http_client {
         sd_event_source *kick;
         sd_event_source *sweep;
         unsigned n_busy;
+        struct proto_result *done; /* results of this pass, to report at its end */
+        size_t n_done, done_allocated;
         struct conn conns[PROTO_MAX_PARALLEL];
 };
 
@@ -129,7 +135,25 @@ static void report(struct http_client *c, uint64_t id, enum proto_outcome outcom
         struct proto_result r = { .id = id, .outcome = outcome, .status = status, .retry_after = retry_after };
 
         strscpy(r.message, message ? message : "", sizeof(r.message));
-        c->on_result(&r, c->userdata);
+        if (c->n_done == c->done_allocated) {
+                size_t want = MAX(c->done_allocated * 2, (size_t) PROTO_MAX_PARALLEL);
+                struct proto_result *grown = reallocarray(c->done, want, sizeof(*grown));
+
+                if (!grown) {
+                        c->on_result(&r, c->userdata); /* no room to hold it: now, then */
+                        return;
+                }
+                c->done = grown;
+                c->done_allocated = want;
+        }
+        c->done[c->n_done++] = r;
+}
+
+/* The end of a pass: report what it finished, in order. */
+static void report_done(struct http_client *c) {
+        for (size_t i = 0; i < c->n_done; i++)
+                c->on_result(&c->done[i], c->userdata);
+        c->n_done = 0;
 }
 
 /* The request on k failed for a transport reason: report it, unless the
@@ -173,8 +197,8 @@ static void conn_answered(struct conn *k) {
                 conn_close(k);
         report(c, q->id, outcome, k->resp.status, k->resp.retry_after, message);
         free(q);
-        /* The next request goes out on this connection at once: a
-         * connection never waits for a pass of the event loop. */
+        /* The next request goes out on this connection at once, before the
+         * result is reported: a connection never waits for telemd. */
         if (keep && (q = TAILQ_FIRST(&c->pending)) && same_address(k, &q->addr, q->addr_len)) {
                 TAILQ_REMOVE(&c->pending, q, link);
                 conn_start(k, q);
@@ -313,6 +337,7 @@ static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 if (k->state != CONN_CLOSED)
                         on_conn_io(k, ev[i].events);
         }
+        report_done(c);
         return 0;
 }
 
@@ -393,6 +418,7 @@ static void schedule(struct http_client *c) {
 
 static int on_kick(sd_event_source *s, void *userdata) {
         schedule(userdata);
+        report_done(userdata);
         return 0;
 }
 
@@ -412,6 +438,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) sd_event_source_set_time(s, now + SWEEP_USEC);
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         }
+        report_done(c);
         return 0;
 }
 
@@ -460,6 +487,7 @@ void http_client_abort(struct http_client *c) {
                 TAILQ_REMOVE(&c->pending, q, link);
                 free(q);
         }
+        c->n_done = 0; /* forgotten like the rest */
         (void) sd_event_source_set_enabled(c->sweep, SD_EVENT_OFF);
 }
 
@@ -471,6 +499,7 @@ struct http_client *http_client_free(struct http_client *c) {
         sd_event_source_disable_unref(c->sweep);
         sd_event_source_disable_unref(c->epoll);
         safe_close(c->epfd);
+        free(c->done);
         free(c);
         return NULL;
 }

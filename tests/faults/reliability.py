@@ -81,9 +81,10 @@ def fuzz_table(build):
     seconds = m.group(1) if m else "?"
     lines = ["| target | seed corpus | seed inputs | seconds per CI run |", "|---|---|---|---|"]
     for t in sorted(intro, key=lambda t: t["name"]):
-        if "fuzz-replay" not in t["suite"] and "fuzz" not in t["suite"]:
+        suites = {s.rsplit(":", 1)[-1] for s in t["suite"]}  # meson prefixes the project: "telemetrics:fuzz"
+        if "fuzz-replay" not in suites and "fuzz" not in suites:
             continue
-        corpus = Path(t["cmd"][1] if "fuzz-replay" in t["suite"] else t["cmd"][3])
+        corpus = Path(t["cmd"][1] if "fuzz-replay" in suites else t["cmd"][3])
         n = sum(1 for p in corpus.rglob("*") if p.is_file()) if corpus.is_dir() else 0
         rel = corpus.relative_to(source) if corpus.is_relative_to(source) else corpus
         lines.append(f"| {t['name']} | {rel} | {n} | {seconds} |")

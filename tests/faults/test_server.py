@@ -109,7 +109,7 @@ class Server(unittest.TestCase):
             self.assertEqual(c.row["duplicates"], 0)
             happened = "retried with backoff, nothing dropped; delivered once the server answered 201"
             if retry_after:
-                # After the first burst (records already handed to telemd-post),
+                # After the first burst (records already handed to the HTTP client),
                 # every new attempt is a lone probe at least Retry-After later.
                 groups = bursts([r.time for r in self.s.requests if r.mode[1] == code])
                 gaps = [b[0] - a[0] for a, b in zip(groups, groups[1:])]
@@ -164,7 +164,7 @@ class Server(unittest.TestCase):
     def test_hang(self):
         with Case("server-hang", "fault", "server accepts and never answers",
                   "the server reads each request and never answers, during a 300-record flood and 12 s "
-                  "after it (past telemd-post's 10 s transfer timeout); then 201") as c:
+                  "after it (past the 10 s request timeout); then 201") as c:
             self.faulty_then_healthy(c, ("hang",), hold=12, prefix="hang")
             c["happened"] = ("transfers time out after 10 s and are retried; intake was never blocked; "
                              "delivered once healthy")

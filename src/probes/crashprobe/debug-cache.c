@@ -17,6 +17,7 @@
 #include "elf-inflate.h"
 #include "fileio.h"
 #include "macro.h"
+#include "strutil.h"
 
 #define SUFFIX ".debug"
 #define NAME_MAX_LEN 160
@@ -81,7 +82,7 @@ static int list_copies(int dirfd, struct entry **ret, uint64_t *ret_total) {
                                 break;
                         v = g;
                 }
-                snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+                strscpy(v[n].name, de->d_name, sizeof(v[n].name)); /* fits: is_copy_name() */
                 v[n].bytes = (uint64_t) st.st_blocks * 512;
                 v[n].mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
                 *ret_total += v[n++].bytes;
