@@ -97,14 +97,21 @@ START_TEST(inflates_to_the_original) {
         int plain = open(plain_path, O_RDONLY | O_CLOEXEC), comp = open(compressed_path, O_RDONLY | O_CLOEXEC);
         int out = memfd_create("out", MFD_CLOEXEC);
         const char *note_a, *note_b;
+        uint64_t estimate;
+        struct stat st;
         size_t la, lb;
         Elf *a, *b;
 
         ck_assert(plain >= 0 && comp >= 0 && out >= 0);
         ck_assert_int_eq(elf_has_compressed_sections(plain), 0);
         ck_assert_int_eq(elf_has_compressed_sections(comp), 1);
+        ck_assert_int_eq(elf_inflated_size(comp, &estimate), 0);
         ck_assert_int_eq(elf_inflate_copy(comp, out), 0);
         ck_assert_int_eq(elf_has_compressed_sections(out), 0);
+        ck_assert_int_eq(fstat(out, &st), 0);
+        /* the estimate leaves out only alignment padding */
+        ck_assert_uint_le(estimate, (uint64_t) st.st_size);
+        ck_assert_uint_le((uint64_t) st.st_size, estimate + 4096);
 
         elf_version(EV_CURRENT);
         a = elf_begin(plain, ELF_C_READ, NULL);

@@ -6,8 +6,9 @@ crash that needs it leaves an uncompressed copy named by libc's build-id in
 the cache, and every later crash reads that copy. Checked: the copy is made
 once, private to crashprobe's user, and gives the very same backtrace as
 the original (and as no cache at all); a copy anyone could have changed is
-never read; copies beyond debuginfo_cache_max_size are removed, least
-recently used first, never the one in use. Skipped when libc's debug file
+never read; a copy larger than the whole cache is not made; copies beyond
+debuginfo_cache_max_size are removed, least recently used first, never the
+one in use, and so are temporary files a killed crashprobe left. Skipped when libc's debug file
 is not installed or not compressed.
 """
 import os
@@ -83,6 +84,7 @@ def main():
         f.check(copy.stat().st_ino == st.st_ino, "the copy is not made again")
 
         print("== a copy others could change is not read")
+        copy_kib = copy.stat().st_blocks * 512 // 1024
         copy.chmod(0o666)
         untrusted = crash(env, core, pid)
         f.check(untrusted == plain, "the backtrace comes from the original then")
@@ -90,20 +92,33 @@ def main():
                 "the untrusted copy is left as it was")
         copy.unlink()
 
-        print("== eviction: least recently used first, never the copy in use")
+        print("== a copy larger than the whole cache is not made")
+        env.reconfigure(debuginfo_cache_max_size=1)  # KiB
+        tiny = crash(env, core, pid)
+        f.check(tiny == plain, "the backtrace from the original")
+        f.check(not any(env.cache.iterdir()), "nothing written", str(list(env.cache.iterdir())))
+
+        print("== eviction: least recently used first, never the copy in use; abandoned temporary files go")
         old = []
         for i in range(3):
             p = env.cache / f"{i:040x}.debug"
-            p.write_bytes(b"\0" * 65536)
+            p.write_bytes(b"\1" * 65536)
             os.utime(p, (100 + i, 100 + i))
-            if os.geteuid() == 0:
-                os.chown(p, 65534, 65534)
             old.append(p)
-        env.reconfigure(debuginfo_cache_max_size=1)  # KiB: less than any copy
-        small = crash(env, core, pid)
-        f.check(small == plain, "the backtrace with a tiny cache")
-        f.check(sorted(p.name for p in env.cache.iterdir()) == [copy.name],
-                "every older copy was removed; the new one stays while in use", str(list(env.cache.iterdir())))
+        stale = env.cache / f".{bid}.debug.99999.tmp"
+        stale.write_bytes(b"\1" * 4096)
+        os.utime(stale, (100, 100))
+        if os.geteuid() == 0:
+            for p in old + [stale]:
+                os.chown(p, 65534, 65534)
+        # Room for the copy and 100 KiB: the two oldest 64 KiB files must go.
+        env.reconfigure(debuginfo_cache_max_size=copy_kib + 100)
+        evicted = crash(env, core, pid)
+        f.check(evicted == plain, "the backtrace with a full cache")
+        left = sorted(p.name for p in env.cache.iterdir())
+        f.check(left == sorted([copy.name, old[2].name]),
+                "the two least recently used files and the abandoned temporary file were removed; the newest "
+                "old file and the new copy stay", str(left))
     f.exit()
 
 

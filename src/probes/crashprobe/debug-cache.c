@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "debug-cache.h"
@@ -20,7 +21,9 @@
 #include "strutil.h"
 
 #define SUFFIX ".debug"
+#define TMP_SUFFIX ".tmp"
 #define NAME_MAX_LEN 160
+#define STALE_TMP_SEC 600 /* a copy still being written after this was abandoned */
 
 struct entry {
         char name[NAME_MAX_LEN];
@@ -57,7 +60,16 @@ static bool is_copy_name(const char *n) {
         return len > STRLEN(SUFFIX) && len < NAME_MAX_LEN && strcmp(n + len - STRLEN(SUFFIX), SUFFIX) == 0;
 }
 
-/* Read the copies in the directory; returns how many, or -errno. */
+/* ".<build-id>.debug.<pid>.tmp", left behind if crashprobe was killed while
+ * copying (a huge debug file can take longer than the unwinding limit). */
+static bool is_stale_tmp(const char *n, const struct stat *st) {
+        size_t len = strlen(n);
+        return n[0] == '.' && len > STRLEN(TMP_SUFFIX) && strcmp(n + len - STRLEN(TMP_SUFFIX), TMP_SUFFIX) == 0 &&
+               S_ISREG(st->st_mode) && st->st_mtim.tv_sec + STALE_TMP_SEC < time(NULL);
+}
+
+/* Read the copies in the directory (removing abandoned temporary ones);
+ * returns how many, or -errno. */
 static int list_copies(int dirfd, struct entry **ret, uint64_t *ret_total) {
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -73,8 +85,11 @@ static int list_copies(int dirfd, struct entry **ret, uint64_t *ret_total) {
         while ((de = readdir(d))) {
                 struct stat st;
 
-                if (!is_copy_name(de->d_name) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    !S_ISREG(st.st_mode))
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (is_stale_tmp(de->d_name, &st))
+                        (void) unlinkat(dirfd, de->d_name, 0);
+                if (!is_copy_name(de->d_name) || !S_ISREG(st.st_mode))
                         continue;
                 if (n == cap) {
                         struct entry *g = reallocarray(v, cap = MAX(cap * 2, (size_t) 16), sizeof(*v));
@@ -129,6 +144,14 @@ static int make_copy(int dirfd, const char *name, int debug_fd) {
         return r;
 }
 
+/* A copy larger than the whole cache is not made: the original is read. */
+static int fits(int debug_fd, uint64_t max_bytes) {
+        uint64_t size;
+        int r = elf_inflated_size(debug_fd, &size);
+
+        return r < 0 ? r : size > max_bytes ? -EFBIG : 0;
+}
+
 static int open_dir_made(const char *dir) {
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
@@ -158,7 +181,9 @@ int debug_cache_open(const char *dir, uint64_t max_bytes, const char *build_id_h
         if (dirfd < 0)
                 return dirfd;
         fd = open_cached(dirfd, name);
-        if (fd == -ENOENT && (r = make_copy(dirfd, name, debug_fd)) < 0)
+        if (fd == -ENOENT && (r = fits(debug_fd, max_bytes)) < 0)
+                fd = r;
+        else if (fd == -ENOENT && (r = make_copy(dirfd, name, debug_fd)) < 0)
                 fd = r;
         else if (fd == -ENOENT) {
                 fd = open_cached(dirfd, name);

@@ -117,6 +117,37 @@ int elf_has_compressed_sections(int fd) {
         return found;
 }
 
+int elf_inflated_size(int fd, uint64_t *ret) {
+        struct elf_in in;
+        int r = read_headers(fd, &in);
+        uint64_t total;
+
+        if (r < 0)
+                return r;
+        total = sizeof(Elf64_Ehdr) + (uint64_t) in.eh.e_phnum * sizeof(Elf64_Phdr) +
+                (uint64_t) in.eh.e_shnum * sizeof(Elf64_Shdr);
+        for (unsigned i = 1; r >= 0 && i < in.eh.e_shnum; i++) {
+                const Elf64_Shdr *s = &in.sh[i];
+                Elf64_Chdr ch;
+
+                if (s->sh_type == SHT_NOBITS)
+                        continue;
+                if (!compressed(s)) {
+                        total += s->sh_size;
+                        continue;
+                }
+                r = s->sh_size < sizeof(ch) ? -EBADMSG : pread_full(fd, &ch, sizeof(ch), s->sh_offset);
+                if (r >= 0 && ch.ch_size > SECTION_MAX)
+                        r = -EBADMSG;
+                if (r >= 0)
+                        total += ch.ch_size;
+        }
+        elf_in_done(&in);
+        if (r >= 0)
+                *ret = total;
+        return r;
+}
+
 /* ---- output ---------------------------------------------------------------- */
 
 static int put(struct out *o, const void *buf, size_t n) {
