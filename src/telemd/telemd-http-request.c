@@ -152,6 +152,19 @@ int http_proxy_configured(void) {
         return 0;
 }
 
+bool http_tidheader_plain(const char *tid) {
+        static const char *const own[] = { "Host", "Accept", "Content-Type", "Content-Length", "Expect",
+                                           "Transfer-Encoding", "Connection" };
+        size_t n = strcspn(tid, ":;");
+
+        while (n > 0 && (tid[n - 1] == ' ' || tid[n - 1] == '\t'))
+                n--;
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (n == strlen(own[i]) && strncasecmp(tid, own[i], n) == 0)
+                        return false;
+        return true;
+}
+
 /* ---- the request ---------------------------------------------------------- */
 
 struct out {

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -36,6 +37,12 @@ int http_target_parse(const char *url, struct http_target *ret);
 /* May the built-in client be used at all? Not when the environment names a
  * proxy (http_proxy, all_proxy, ALL_PROXY), which libcurl would honour. */
 int http_proxy_configured(void);
+
+/* Does the built-in client send tidheader as libcurl would? Not when it
+ * names a header libcurl writes itself (Host, Accept, Content-Type,
+ * Content-Length, Expect, Transfer-Encoding, Connection): libcurl replaces
+ * its own then, the built-in client would send both. */
+bool http_tidheader_plain(const char *tidheader);
 
 /* Write the request for a record (data: header block of header_size bytes,
  * then the payload) into buf. Returns its length or -ENOBUFS. */

@@ -24,7 +24,7 @@ struct line {
 
 static bool is_tchar(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               strchr("!#$%&'*+-.^_`|~", c) != NULL;
+               (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static bool is_ows(char c) {
@@ -195,6 +195,8 @@ static int frame_body(struct http_response *r, const struct head_fields *f) {
         } else if (f->chunked && !f->other_coding) {
                 r->mode = HTTP_BODY_CHUNKED;
                 r->chunk_state = CHUNK_SIZE;
+                if (f->has_length)
+                        r->keep_alive = false; /* both framings: answered, but not a server to reuse */
         } else if (f->chunked || f->other_coding) {
                 r->mode = HTTP_BODY_UNTIL_CLOSE; /* a coding we cannot frame by */
                 r->keep_alive = false;

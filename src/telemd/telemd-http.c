@@ -277,6 +277,7 @@ static void conn_read(struct conn *k) {
 
 static void conn_send(struct conn *k) {
         struct request *q = k->req;
+        int r;
 
         while (k->sent < q->len) {
                 ssize_t n = send(k->fd, q->bytes + k->sent, q->len - k->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -284,14 +285,18 @@ static void conn_send(struct conn *k) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
-                        conn_watch(k, EPOLLIN | EPOLLOUT);
+                        r = conn_watch(k, EPOLLIN | EPOLLOUT);
+                        if (r < 0)
+                                conn_fail(k, -r, "Sending to");
                         return;
                 }
                 if (n < 0)
                         return conn_fail(k, errno, "Sending to");
                 k->sent += (size_t) n;
         }
-        conn_watch(k, EPOLLIN);
+        r = conn_watch(k, EPOLLIN);
+        if (r < 0)
+                conn_fail(k, -r, "Sending to");
 }
 
 static void conn_connected(struct conn *k) {
@@ -385,14 +390,15 @@ static void conn_start(struct conn *k, struct request *q) {
 }
 
 /* The connection for q: an idle one to its address, else a closed one, else
- * an idle one to another address (closed first); NULL if all are busy. */
+ * an idle one (closed first); NULL if all are busy. A request that met a
+ * stale connection gets a fresh one: the other idle ones may be stale too. */
 static struct conn *pick(struct http_client *c, const struct request *q) {
         struct conn *closed = NULL, *other = NULL;
 
         for (unsigned i = 0; i < c->max_parallel; i++) {
                 struct conn *k = &c->conns[i];
 
-                if (k->state == CONN_IDLE && same_address(k, &q->addr, q->addr_len))
+                if (k->state == CONN_IDLE && same_address(k, &q->addr, q->addr_len) && !q->retried)
                         return k;
                 if (k->state == CONN_CLOSED && !closed)
                         closed = k;
@@ -506,7 +512,8 @@ struct http_client *http_client_free(struct http_client *c) {
 
 int http_client_configure(struct http_client *c, const struct proto_config *pc) {
         struct http_target t;
-        int r = http_proxy_configured() ? -EPROTONOSUPPORT : http_target_parse(pc->server, &t);
+        int r = http_proxy_configured() || !http_tidheader_plain(pc->tidheader) ? -EPROTONOSUPPORT
+                                                                                : http_target_parse(pc->server, &t);
 
         c->configured = r == 0;
         if (r < 0)

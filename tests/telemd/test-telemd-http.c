@@ -105,6 +105,13 @@ START_TEST(interim_answers_are_skipped) {
 }
 END_TEST
 
+START_TEST(both_framings_close_the_connection) {
+        const char *t = "HTTP/1.1 201 Created\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "2\r\n{}\r\n0\r\n\r\n";
+        check_all_splits(t, 201, false, "{}", strlen(t));
+}
+END_TEST
+
 START_TEST(no_body_statuses) {
         const char *t = "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n";
         check_all_splits(t, 204, true, "", strlen(t));
@@ -161,6 +168,7 @@ START_TEST(malformed) {
                 "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
                 "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
                 "HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nA\x01B: x\r\n\r\n",
                 "HTTP/1.1 101 Switching Protocols\r\n\r\n",
         };
         struct http_response r;
@@ -230,6 +238,16 @@ START_TEST(urls) {
 }
 END_TEST
 
+START_TEST(tidheaders_libcurl_writes_itself) {
+        ck_assert(http_tidheader_plain("X-Telemetry-TID: 6907c830"));
+        ck_assert(http_tidheader_plain("X-Hostname: a"));
+        ck_assert(!http_tidheader_plain("Content-Length: 5"));
+        ck_assert(!http_tidheader_plain("host: example.com"));
+        ck_assert(!http_tidheader_plain("Expect;"));
+        ck_assert(!http_tidheader_plain("Transfer-Encoding : chunked"));
+}
+END_TEST
+
 START_TEST(request_bytes) {
         static const char block[] = "record_format_version: 4\nclassification: org.test/a/b\nbuild: \n";
         static const char payload[] = "hello\nworld";
@@ -267,6 +285,7 @@ int main(void) {
         tcase_add_test(tc, chunked_bare_lf);
         tcase_add_test(tc, connection_close_and_versions);
         tcase_add_test(tc, interim_answers_are_skipped);
+        tcase_add_test(tc, both_framings_close_the_connection);
         tcase_add_test(tc, no_body_statuses);
         tcase_add_test(tc, body_until_close);
         tcase_add_test(tc, cut_short);
@@ -278,6 +297,7 @@ int main(void) {
         tc = tcase_create("request");
         tcase_add_test(tc, urls);
         tcase_add_test(tc, request_bytes);
+        tcase_add_test(tc, tidheaders_libcurl_writes_itself);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

@@ -117,6 +117,10 @@ int elf_has_compressed_sections(int fd) {
         return found;
 }
 
+static bool valid_align(uint64_t a) {
+        return a <= ALIGN_MAX && (a & (a - 1)) == 0; /* 0 and 1 mean none */
+}
+
 int elf_inflated_size(int fd, uint64_t *ret) {
         struct elf_in in;
         int r = read_headers(fd, &in);
@@ -133,14 +137,15 @@ int elf_inflated_size(int fd, uint64_t *ret) {
                 if (s->sh_type == SHT_NOBITS)
                         continue;
                 if (!compressed(s)) {
-                        total += s->sh_size;
+                        total += s->sh_size + (valid_align(s->sh_addralign) && s->sh_addralign > 1
+                                                       ? s->sh_addralign - 1 : 0);
                         continue;
                 }
                 r = s->sh_size < sizeof(ch) ? -EBADMSG : pread_full(fd, &ch, sizeof(ch), s->sh_offset);
-                if (r >= 0 && ch.ch_size > SECTION_MAX)
+                if (r >= 0 && (ch.ch_size > SECTION_MAX || !valid_align(ch.ch_addralign)))
                         r = -EBADMSG;
                 if (r >= 0)
-                        total += ch.ch_size;
+                        total += ch.ch_size + (ch.ch_addralign > 1 ? ch.ch_addralign - 1 : 0);
         }
         elf_in_done(&in);
         if (r >= 0)
@@ -164,10 +169,6 @@ static int pad_to(struct out *o, uint64_t align) {
         uint64_t pad = align > 1 ? (align - o->pos % align) % align : 0;
 
         return put(o, zeros, (size_t) pad);
-}
-
-static bool valid_align(uint64_t a) {
-        return a <= ALIGN_MAX && (a & (a - 1)) == 0; /* 0 and 1 mean none */
 }
 
 static int copy_range(struct elf_in *in, struct out *o, uint64_t off, uint64_t len) {
@@ -261,21 +262,35 @@ static int put_section(struct elf_in *in, struct out *o, const Elf64_Shdr *s, El
         return inflate_range(in, o, s->sh_offset + sizeof(ch), s->sh_size - sizeof(ch), ch.ch_size);
 }
 
-/* Point a segment whose bytes lie within one section at that section's
- * new place (the build-id note is found through PT_NOTE); others keep their
- * offsets, which still lie within the (larger) file. */
+/* Point a segment at the new place of the bytes it covered. That needs
+ * every section with bytes in it to have moved by the same amount, and none
+ * of them to be inflated (a PT_NOTE usually spans two or three note
+ * sections, which keep their relative places). A segment that cannot be
+ * moved so is emptied (p_filesz 0) rather than left pointing at other
+ * bytes: in a separate debug file, segments only mirror the program's, and
+ * the notes can still be found through their sections. */
 static void move_segment(const struct elf_in *in, const Elf64_Shdr *sh, Elf64_Phdr *ph) {
+        uint64_t start = ph->p_offset, end = ph->p_offset + ph->p_filesz;
+        bool found = false, ok = end >= start;
+        int64_t delta = 0;
+
         if (ph->p_filesz == 0)
                 return;
-        for (unsigned i = 1; i < in->eh.e_shnum; i++) {
+        for (unsigned i = 1; ok && i < in->eh.e_shnum; i++) {
                 const Elf64_Shdr *s = &in->sh[i];
+                int64_t d = (int64_t) (sh[i].sh_offset - s->sh_offset);
 
-                if (s->sh_type == SHT_NOBITS || compressed(s) || ph->p_offset < s->sh_offset ||
-                    ph->p_filesz > s->sh_size || ph->p_offset - s->sh_offset > s->sh_size - ph->p_filesz)
-                        continue;
-                ph->p_offset = sh[i].sh_offset + (ph->p_offset - s->sh_offset);
-                return;
+                if (s->sh_type == SHT_NOBITS || s->sh_size == 0 || s->sh_offset >= end ||
+                    s->sh_offset + s->sh_size <= start)
+                        continue; /* no bytes in the segment */
+                ok = !compressed(s) && (!found || d == delta);
+                found = true;
+                delta = d;
         }
+        if (found && ok && (int64_t) start + delta >= 0)
+                ph->p_offset = (uint64_t) ((int64_t) start + delta);
+        else
+                ph->p_filesz = 0;
 }
 
 static int put_segments(struct elf_in *in, struct out *o, Elf64_Phdr **ret) {
@@ -309,8 +324,9 @@ static int write_copy(struct elf_in *in, struct out *o, Elf64_Shdr *sh) {
                 r = put(o, sh, eh.e_shnum * sizeof(Elf64_Shdr));
         for (unsigned i = 0; r >= 0 && i < eh.e_phnum; i++)
                 move_segment(in, sh, &ph[i]);
-        if (r >= 0 && ph && pwrite(o->fd, ph, eh.e_phnum * sizeof(*ph), (off_t) eh.e_phoff) < 0)
-                r = -errno;
+        if (r >= 0 && ph &&
+            pwrite(o->fd, ph, eh.e_phnum * sizeof(*ph), (off_t) eh.e_phoff) != (ssize_t) (eh.e_phnum * sizeof(*ph)))
+                r = -EIO;
         if (r >= 0 && pwrite(o->fd, &eh, sizeof(eh), 0) != (ssize_t) sizeof(eh))
                 r = -EIO;
         free(ph);

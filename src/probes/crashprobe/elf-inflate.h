@@ -21,9 +21,8 @@
  * -errno (-EBADMSG if it is not an ELF file of the host's kind). */
 int elf_has_compressed_sections(int fd);
 
-/* The size the inflated copy of the ELF file on fd would have, at most
- * (alignment padding aside, which adds at most 64 KiB per section), in
- * *ret. 0 or -errno as above. */
+/* The size the inflated copy of the ELF file on fd can have at most (with
+ * the largest alignment padding), in *ret. 0 or -errno as above. */
 int elf_inflated_size(int fd, uint64_t *ret);
 
 /* Write to out_fd (empty, at offset 0) a copy of the ELF file on in_fd with

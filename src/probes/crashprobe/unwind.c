@@ -7,6 +7,7 @@
  * activation frames (signal frames and the crashing frame).
  */
 #include <dwarf.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "elf-inflate.h"
 #include "macro.h"
 #include "payload.h"
+#include "strutil.h"
 #include "unwind.h"
 
 #define FRAMES_CAPPED_NOTE "Too many frames. Backtrace truncated." /* the original's wording */
@@ -112,12 +114,33 @@ static int prefer_cached(int fd, const unsigned char *id, int n, char **debuginf
         return cached;
 }
 
+/* Is fd an ELF file with this build-id? */
+static bool has_build_id(int fd, const unsigned char *id, int n) {
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *got = NULL;
+        ssize_t len = elf ? dwelf_elf_gnu_build_id(elf, &got) : -1;
+        bool same = len == n && memcmp(got, id, (size_t) n) == 0;
+
+        elf_end(elf);
+        return same;
+}
+
+/* libdwfl asks again for the dwz file that a debug file names in
+ * .gnu_debugaltlink, passing the debug file's name: one we returned. */
+static bool is_altlink_lookup(const char *file_name, const char *debuglink_file) {
+        size_t len = file_name ? strlen(file_name) : 0;
+
+        return debuglink_file && len > STRLEN(".debug") && streq(file_name + len - STRLEN(".debug"), ".debug") &&
+               (startswith(file_name, DEBUG_DIR "/") || (cache_dir && *cache_dir && startswith(file_name, cache_dir)));
+}
+
 /* Separate debuginfo: by build-id under /usr/lib/debug, through the cache
- * of uncompressed copies. The file is opened here rather than by
- * dwfl_build_id_find_debuginfo(), which keeps an Elf handle of what it
- * opened inside the module and would read that instead of a copy returned
- * in its place. Modules without a build-id get the standard search (which
- * has no build-id to send a server). */
+ * of uncompressed copies. The file is opened (and its build-id checked)
+ * here rather than by dwfl_build_id_find_debuginfo(), which keeps an Elf
+ * handle of what it opened inside the module and would read that instead
+ * of a copy returned in its place. The dwz file of a debug file, and
+ * modules without a build-id, get libdwfl's own look-ups (which never reach
+ * a server here: see above). */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
                           const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                           char **debuginfo_file_name) {
@@ -126,14 +149,16 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(mod, &id, &vaddr), fd;
 
-        if (n >= 2 && n <= 64) {
+        if (n >= 2 && n <= 64 && !is_altlink_lookup(file_name, debuglink_file)) {
                 build_id_path(id, n, ".debug", path);
                 fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd >= 0) {
+                if (fd >= 0 && has_build_id(fd, id, n)) {
                         free(*debuginfo_file_name);
                         *debuginfo_file_name = strdup(path); /* NULL only costs the name in messages */
                         return prefer_cached(fd, id, n, debuginfo_file_name);
                 }
+                if (fd >= 0)
+                        close(fd);
         }
         if (n > 0)
                 return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
