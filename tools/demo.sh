@@ -52,6 +52,7 @@ opt_in_file=$work/opt-in
 no_privacy_filters_file=$work/opt-in-no-privacy-filters
 control_socket_path=$work/control
 state_file=$work/telemd.state
+debuginfo_cache_dir=$work/debuginfo-cache
 rate_limit_enabled=false
 CONF
 : > "$work/opt-in"
@@ -109,6 +110,9 @@ else
     # this opt-in file turns them off so the demo shows the backtrace.
     : > "$work/opt-in-no-privacy-filters"
     chmod 644 "$work/telemetrics.conf" "$work/opt-in" "$work/opt-in-no-privacy-filters"
+    # Its copies of compressed debug files go to a directory of its own.
+    mkdir -m 0750 "$work/debuginfo-cache"
+    [ "$(id -u)" -ne 0 ] || chown 65534:65534 "$work/debuginfo-cache"
     # As root crashprobe drops to the telemetry user; the demo uses nobody.
     setpriv --reuid=65534 --regid=65534 --clear-groups \
         "$B/src/probes/crashprobe/crashprobe" -f "$work/telemetrics.conf" -p crashme \
