@@ -59,7 +59,6 @@ struct delivery {
         struct worker *worker;
         struct http_client *http;
         bool builtin; /* the server is for the built-in client */
-        bool configured;
         struct slot slots[PROTO_WINDOW];
         unsigned n_busy;
         sd_event_source *linger; /* lets telemd-post go after a quiet spell */
@@ -463,7 +462,6 @@ static void on_worker_exit(bool expected, void *userdata) {
 void delivery_reconfigure(struct delivery *d) {
         const struct telem_config *c = &d->m->config;
         struct proto_config pc;
-        bool builtin;
 
         ratelimit_init(&d->ratelimit, c->rate_limit_enabled, c->record_burst_limit,
                        (unsigned) c->record_window_length, c->byte_burst_limit, (unsigned) c->byte_window_length);
@@ -471,12 +469,9 @@ void delivery_reconfigure(struct delivery *d) {
         worker_config(c, &pc);
         if (worker_configure(d->worker, &pc) < 0)
                 worker_release(d->worker); /* the next record starts a fresh one */
-        builtin = http_client_configure(d->http, &pc) == 0;
-        if (builtin != d->builtin || !d->configured)
-                log_info("Delivering to %s with %s", c->server,
-                         builtin ? "the built-in HTTP client" : "libcurl (telemd-post)");
-        d->builtin = builtin;
-        d->configured = true;
+        d->builtin = http_client_configure(d->http, &pc) == 0;
+        log_info("Delivering to %s with %s", c->server,
+                 d->builtin ? "the built-in HTTP client" : "libcurl (telemd-post)");
         delivery_kick(d);
 }
 

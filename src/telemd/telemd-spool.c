@@ -564,14 +564,11 @@ static bool in_read_ahead(const struct spool *s, const struct spool_entry *e) {
 int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
         ssize_t n;
 
-        if (e->data_len <= SPOOL_READ_AHEAD) {
-                if (!in_read_ahead(s, e) && read_ahead(s, e) == 0 && !in_read_ahead(s, e))
-                        return -EBADMSG; /* the file is shorter than the record */
-                if (in_read_ahead(s, e)) {
-                        memcpy(buf, s->ahead.buf + (e->offset + SPOOL_RECORD_HEADER_SIZE - s->ahead.start),
-                               e->data_len);
-                        return 0;
-                }
+        if (!in_read_ahead(s, e))
+                (void) read_ahead(s, e); /* if it fails, the read below says why */
+        if (in_read_ahead(s, e)) {
+                memcpy(buf, s->ahead.buf + (e->offset + SPOOL_RECORD_HEADER_SIZE - s->ahead.start), e->data_len);
+                return 0;
         }
         n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
         if (n < 0)
