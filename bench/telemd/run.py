@@ -8,7 +8,11 @@ a noisy machine shifts both alike.
                 bench-curl-load (a plain libcurl multi client), 4 keep-alive
                 connections, requests shaped like telemd's (1 KiB payloads)
   drain         telemd's delivery rate from a spool of --records records queued
-                while the server was down, into bench-sink
+                while the server was down, into bench-sink. The raw ceiling it
+                is compared with is measured right before and right after the
+                drain (telemd idle, backing off), and their mean taken: this
+                machine's speed changes within seconds, and a ceiling taken a
+                minute earlier made the ratio swing by half
   outage        time for 1,000 records queued during an outage to reach the
                 sink after it comes back (and the part after the first arrival)
   latency       tm_send_record() p50/p99 against telemd (spool_sync_interval
@@ -141,30 +145,34 @@ class Bench:
 
     # ---- measurements -----------------------------------------------------
 
-    def ceiling(self, n):
+    def ceiling(self, n, clients=("load", "curl_load")):
         port = free_port()
         sink = self.sink(port)
         try:
-            raw = subprocess.run([str(self.bin["load"]), "-p", str(port), "-n", str(n), "-c", "4"],
-                                 capture_output=True, text=True, timeout=300)
-            cur = subprocess.run([str(self.bin["curl_load"]), "-p", str(port), "-n", str(n), "-c", "4"],
-                                 capture_output=True, text=True, timeout=300)
-            return float(raw.stdout.split()[1]), float(cur.stdout.split()[1])
+            rates = []
+            for client in clients:
+                out = subprocess.run([str(self.bin[client]), "-p", str(port), "-n", str(n), "-c", "4"],
+                                     capture_output=True, text=True, timeout=300)
+                rates.append(float(out.stdout.split()[1]))
+            return rates
         finally:
             self.stop(sink)
 
-    def drain(self, n):
-        """Records/s from a full spool, and the outage-to-delivered time for n."""
+    def drain(self, n, bracket=False):
+        """Records/s from a full spool, the outage-to-delivered time for n,
+        and (bracket) the raw ceiling right before and right after."""
         with tempfile.TemporaryDirectory(prefix="bench-telemd-") as work:
             port = free_port()
             d, conf = self.telemd(work, port)
             sink = None
             try:
                 self.flood(conf, n)
+                before = self.ceiling(n, ("load",))[0] if bracket else None
                 back = time.monotonic()
                 sink = self.sink(port, expect=n)
                 first, last = self.sink_done(sink, timeout=600)
-                return (n - 1) / (last - first), last - back, last - first
+                after = self.ceiling(n, ("load",))[0] if bracket else None
+                return (n - 1) / (last - first), last - back, last - first, before, after
             finally:
                 self.stop(sink)
                 self.stop(d)
@@ -237,26 +245,30 @@ def main():
 
     rows = {k: [] for k in ("raw", "curl", "drain", "outage", "outage_drain", "p50", "p99", "p50s", "p99s",
                             "cpu", "idle_rss", "peak_rss")}
+    ratios, cratios = [], []
     for i in range(args.runs):
-        raw, cur = b.ceiling(args.records)
-        rate, _, _ = b.drain(args.records)
-        _, outage, outage_drain = b.drain(1000)
+        _, cur = b.ceiling(args.records)
+        rate, _, _, before, after = b.drain(args.records, bracket=True)
+        raw = (before + after) / 2
+        _, outage, outage_drain, _, _ = b.drain(1000)
         p50, p99 = b.latency(5000, 100)
         p50s, p99s = b.latency(2000, 0)
         cpu, idle_rss, peak = b.cpu_and_memory(args.records)
         for k, v in zip(rows, (raw, cur, rate, outage, outage_drain, p50, p99, p50s, p99s, cpu, idle_rss, peak)):
             rows[k].append(v)
-        print(f"run {i + 1}: sink {raw:.0f}/s (curl client {cur:.0f}/s), telemd {rate:.0f}/s, "
-              f"outage drain {outage:.2f}s, p50 {p50}us p99 {p99}us", flush=True)
+        ratios.append(rate / raw)
+        cratios.append(rate / cur)
+        print(f"run {i + 1}: sink {before:.0f}/s before, {after:.0f}/s after (curl client {cur:.0f}/s), "
+              f"telemd {rate:.0f}/s = {rate / raw:.0%}, outage drain {outage:.2f}s, p50 {p50}us p99 {p99}us",
+              flush=True)
     wake = b.idle_wakeups(args.idle_seconds)
 
     print()
     print(f"{'measure':52} {'median':>12}")
     print(f"{'sink ceiling, raw C client, 4 conns (req/s)':52} {med(rows['raw']):12.0f}")
+    print(f"{'  (mean of right before and right after each drain)':52}")
     print(f"{'sink ceiling, libcurl client, 4 conns (req/s)':52} {med(rows['curl']):12.0f}")
     print(f"{'telemd drain to the sink (records/s)':52} {med(rows['drain']):12.0f}")
-    ratios = [d / r for d, r in zip(rows["drain"], rows["raw"])]
-    cratios = [d / r for d, r in zip(rows["drain"], rows["curl"])]
     print(f"{'  ratio to the raw ceiling (per run, median)':52} {med(ratios):12.0%}")
     print(f"{'  ratio to the libcurl ceiling (per run, median)':52} {med(cratios):12.0%}")
     print(f"{'1,000 records after an outage: server back -> all in (s)':52} {med(rows['outage']):12.2f}")

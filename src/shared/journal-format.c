@@ -4,8 +4,7 @@
  * The parser takes untrusted text: every field is bounded and checked.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,25 +15,86 @@
 
 #define FIELDS 9
 
-/* Copy src into dst, replacing RS and control characters by spaces. */
-static void clean(char *dst, size_t size, const char *src) {
-        size_t i;
+/* Appending to a bounded line: memcpy rather than snprintf, as this runs
+ * for every record telemd finishes. */
+struct line {
+        char *p, *end;
+        bool overflow;
+};
 
-        for (i = 0; src[i] && i + 1 < size; i++)
-                dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-        dst[i] = '\0';
+static void put(struct line *l, const char *s, size_t n) {
+        if ((size_t) (l->end - l->p) < n) {
+                l->overflow = true;
+                return;
+        }
+        memcpy(l->p, s, n);
+        l->p += n;
+}
+
+/* s with RS and control characters as spaces. */
+static void put_clean(struct line *l, const char *s) {
+        size_t n = strlen(s);
+
+        if ((size_t) (l->end - l->p) < n) {
+                l->overflow = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                l->p[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+        l->p += n;
+}
+
+static void put_u64(struct line *l, uint64_t v) {
+        char digits[20];
+        size_t n = 0;
+
+        do
+                digits[sizeof(digits) - ++n] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        put(l, digits + sizeof(digits) - n, n);
+}
+
+static void put_i64(struct line *l, int64_t v) {
+        if (v < 0)
+                put(l, "-", 1);
+        put_u64(l, v < 0 ? -(uint64_t) v : (uint64_t) v);
+}
+
+static void put_field(struct line *l, const char *s) {
+        put(l, s, strlen(s));
+}
+
+static void put_rs(struct line *l) {
+        put(l, (const char[]) { JOURNAL_RS }, 1);
 }
 
 int journal_line_format(const struct journal_entry *e, char *out, size_t size) {
-        char cls[sizeof(e->classification)], reason[sizeof(e->reason)];
-        int n;
+        struct line l = { .p = out, .end = out + size - 1 }; /* room for the NUL */
 
-        clean(cls, sizeof(cls), e->classification);
-        clean(reason, sizeof(reason), e->reason);
-        n = snprintf(out, size, "%s%c%" PRId64 "%c%s%c%s%c%s%c%s%c%u%c%" PRIu32 "%c%s\n", e->record_id, JOURNAL_RS,
-                     e->time, JOURNAL_RS, cls, JOURNAL_RS, e->event_id, JOURNAL_RS, e->boot_id, JOURNAL_RS, e->state,
-                     JOURNAL_RS, e->severity, JOURNAL_RS, e->uid, JOURNAL_RS, reason);
-        return n < 0 || (size_t) n >= size ? -ENOBUFS : n;
+        if (size == 0)
+                return -ENOBUFS;
+        put_field(&l, e->record_id);
+        put_rs(&l);
+        put_i64(&l, e->time);
+        put_rs(&l);
+        put_clean(&l, e->classification);
+        put_rs(&l);
+        put_clean(&l, e->event_id);
+        put_rs(&l);
+        put_field(&l, e->boot_id);
+        put_rs(&l);
+        put_field(&l, e->state);
+        put_rs(&l);
+        put_u64(&l, e->severity);
+        put_rs(&l);
+        put_u64(&l, e->uid);
+        put_rs(&l);
+        put_clean(&l, e->reason);
+        put(&l, "\n", 1);
+        if (l.overflow)
+                return -ENOBUFS;
+        *l.p = '\0';
+        return (int) (l.p - out);
 }
 
 static int field(const char *p, size_t len, char *out, size_t size) {

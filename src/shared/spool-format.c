@@ -139,6 +139,30 @@ void spool_file_header(uint8_t out[SPOOL_FILE_HEADER_SIZE]) {
         put32(out + 8, SPOOL_FILE_HEADER_SIZE);
 }
 
+uint64_t spool_finished_before(int fd, uint64_t file_size, char *buf) {
+        struct spool_record_header h;
+        uint8_t raw[4];
+        uint64_t at;
+
+        if (pread(fd, raw, sizeof(raw), SPOOL_FINISHED_BEFORE_OFFSET) != (ssize_t) sizeof(raw))
+                return 0;
+        at = get32(raw);
+        if (at <= SPOOL_FILE_HEADER_SIZE || at > file_size)
+                return 0;
+        return at == file_size || spool_record_read(fd, at, &h, buf) > 0 ? at : 0;
+}
+
+int spool_write_finished_before(int fd, uint32_t offset) {
+        uint8_t raw[4];
+        ssize_t n;
+
+        put32(raw, offset);
+        n = pwrite(fd, raw, sizeof(raw), SPOOL_FINISHED_BEFORE_OFFSET);
+        if (n < 0)
+                return -errno;
+        return n == (ssize_t) sizeof(raw) ? 0 : -EIO;
+}
+
 bool spool_file_header_ok(int fd) {
         uint8_t hdr[SPOOL_FILE_HEADER_SIZE];
         return pread(fd, hdr, sizeof(hdr), 0) == (ssize_t) sizeof(hdr) && memcmp(hdr, SPOOL_FILE_MAGIC, 8) == 0;

@@ -7,7 +7,7 @@
  * 0600, owned by telemd's user. All integers are little-endian:
  *
  *   segment  := file_header record*
- *   file_header (16 bytes) := "TMSPOOL" 0x02 | u32 16 | u32 0
+ *   file_header (16 bytes) := "TMSPOOL" 0x02 | u32 16 | u32 finished_before
  *   record   := record_header data
  *   record_header (64 bytes):
  *      0 u32 magic 0x52434d54 ("TMCR")
@@ -21,6 +21,14 @@
  *     32 char[32] record id, lowercase hex (also the record journal's id)
  *   data := the canonical header block ("name: value\n" x 15) then the payload,
  *           exactly the bytes that will be sent (no trailing newline added)
+ *
+ * finished_before: every record that starts before this offset is finished
+ * (0: none is known to be). telemd finishes records in batches: one 4-byte
+ * write moves it past the records finished in order, and only a record
+ * finished out of order, beyond it, gets its state byte written. It is
+ * trusted only where it points at the end of the file or at a valid record:
+ * an offset that cannot be trusted means records are sent again, never lost.
+ * (Version 0x02 files of earlier telemd releases hold 0 there.)
  *
  * The state byte is outside the checksum so that finishing a record is one
  * single-byte pwrite().
@@ -39,6 +47,7 @@
 #define SPOOL_RECORD_MAGIC 0x52434d54u
 #define SPOOL_RECORD_HEADER_SIZE 64
 #define SPOOL_STATE_OFFSET 28
+#define SPOOL_FINISHED_BEFORE_OFFSET 12
 
 /* Largest record (header block + payload) the spool holds. The header block
  * may grow a little when telemd writes it canonically. */
@@ -84,6 +93,13 @@ uint64_t spool_record_resync(int fd, uint64_t offset, uint64_t file_size, char *
 /* Whether the segment file starts with the file header. */
 bool spool_file_header_ok(int fd);
 void spool_file_header(uint8_t out[SPOOL_FILE_HEADER_SIZE]);
+
+/* The segment's finished_before if it can be trusted, else 0; buf holds
+ * SPOOL_DATA_MAX bytes. */
+uint64_t spool_finished_before(int fd, uint64_t file_size, char *buf);
+
+/* Write a segment's finished_before. Returns 0 or -errno. */
+int spool_write_finished_before(int fd, uint32_t offset);
 
 void spool_segment_name(uint64_t seq, char name[64]);
 int spool_segment_parse_name(const char *name, uint64_t *ret);

@@ -35,11 +35,12 @@ struct spool_report {
         json_object *files; /* a member per file (verify --json) */
 };
 
-/* Read every record of one segment; cb (if any) sees each valid one. */
+/* Read every record of one segment; cb (if any) sees each valid one that
+ * the segment's finished_before does not mark finished. */
 static int scan_segment(int fd, uint64_t size, struct seg_report *rep, ctl_record_cb cb, void *userdata) {
         _cleanup_free_ char *buf = malloc(SPOOL_DATA_MAX);
         struct spool_record_header h;
-        uint64_t off = SPOOL_FILE_HEADER_SIZE;
+        uint64_t off = SPOOL_FILE_HEADER_SIZE, before;
 
         if (!buf)
                 return -ENOMEM;
@@ -49,6 +50,7 @@ static int scan_segment(int fd, uint64_t size, struct seg_report *rep, ctl_recor
                 rep->corrupt_bytes = size;
                 return 0;
         }
+        before = spool_finished_before(fd, size, buf);
         while (off < size) {
                 int r = spool_record_read(fd, off, &h, buf);
 
@@ -62,14 +64,14 @@ static int scan_segment(int fd, uint64_t size, struct seg_report *rep, ctl_recor
                         continue;
                 }
                 rep->records++;
-                if (spool_state_is_final(h.state))
+                if (off < before || spool_state_is_final(h.state))
                         rep->finished++;
                 else {
                         rep->queued++;
                         if (!rep->oldest || (int64_t) h.spooled_at < rep->oldest)
                                 rep->oldest = (int64_t) h.spooled_at;
                 }
-                if (cb && (r = cb(&h, buf, userdata)) != 0)
+                if (cb && off >= before && (r = cb(&h, buf, userdata)) != 0)
                         return r; /* found (> 0), or failed */
                 off += SPOOL_RECORD_HEADER_SIZE + h.data_len;
         }

@@ -33,6 +33,7 @@
 #include "telemd-backoff.h"
 #include "telemd-deliver.h"
 #include "telemd-http.h"
+#include "telemd-journal.h"
 #include "telemd-manager.h"
 #include "telemd-ratelimit.h"
 #include "telemd-rejected.h"
@@ -42,13 +43,14 @@
 #define USEC_PER_SEC 1000000ULL
 #define WORKER_LINGER_USEC (5ULL * USEC_PER_SEC)
 #define READ_ATTEMPTS_MAX 5 /* reads of one record that fail before it is dropped */
+#define OPT_IN_CACHE_USEC USEC_PER_SEC
 
 /* A record handed to telemd-post. */
 struct slot {
         struct spool_entry *entry; /* NULL when free */
         bool probe;                /* the single attempt made after a backoff */
         bool builtin;              /* with the built-in client, not telemd-post */
-        char *headers;             /* a copy of the header block, for the journal; may be NULL */
+        struct journal_fields fields; /* for the journal line */
         bool charged;              /* rate-limit charge to refund on failure */
         int64_t charged_minute;
         uint64_t charged_bytes;
@@ -69,6 +71,7 @@ struct delivery {
         bool probing;         /* after a backoff: one transfer at a time until one succeeds */
         bool held_rate_limit; /* waiting for the rate-limit window */
         bool held_opt_in;     /* waiting for the opt-in file */
+        uint64_t opt_in_checked; /* CLOCK_MONOTONIC usec of the last look at it */
         sd_event_source *dispatch; /* deferred dispatch pass */
         sd_event_source *timer;    /* the one retry timer */
         uint64_t last_success;     /* CLOCK_REALTIME seconds */
@@ -117,15 +120,22 @@ void delivery_kick(struct delivery *d) {
 
 /* ---- gates: opt-in, expiry, rate limit ----------------------------------- */
 
+/* Whether records may go: delivery enabled and the opt-in file present. The
+ * file is looked at once a second at most while records flow, not once
+ * per dispatch pass. */
 static bool delivery_allowed(struct delivery *d) {
         const struct telem_config *c = &d->m->config;
+        uint64_t now = now_usec(d, CLOCK_MONOTONIC);
         struct stat st;
 
         if (!c->record_server_delivery_enabled)
                 return false;
-        d->held_opt_in = stat(c->opt_in_file, &st) < 0;
+        if (d->held_opt_in || now >= d->opt_in_checked + OPT_IN_CACHE_USEC) {
+                d->held_opt_in = stat(c->opt_in_file, &st) < 0;
+                d->opt_in_checked = now;
+        }
         if (d->held_opt_in)
-                arm_timer(d, now_usec(d, CLOCK_MONOTONIC) + DELIVERY_OPT_IN_RECHECK_USEC);
+                arm_timer(d, now + DELIVERY_OPT_IN_RECHECK_USEC);
         return !d->held_opt_in;
 }
 
@@ -260,7 +270,6 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
                 return r;
         spool_take(m->spool, e);
         *t = (struct slot) {
-                .headers = malloc(e->header_size),
                 .entry = e,
                 .probe = d->probing,
                 .builtin = d->builtin,
@@ -268,8 +277,7 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
                 .charged_minute = minute,
                 .charged_bytes = record_bytes(e),
         };
-        if (t->headers)
-                memcpy(t->headers, d->buf, e->header_size);
+        journal_fields_from_block(d->buf, e->header_size, &t->fields);
         ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
         d->n_busy++;
         (void) sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
@@ -385,8 +393,6 @@ static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
         if (requeue)
                 spool_untake(d->m->spool, t->entry);
         t->entry = NULL;
-        free(t->headers);
-        t->headers = NULL;
         d->n_busy--;
 }
 
@@ -394,7 +400,7 @@ static void on_result(const struct proto_result *r, void *userdata) {
         struct delivery *d = userdata;
         struct manager *m = d->m;
         struct slot *t = slot_of(d, r->id);
-        _cleanup_free_ char *headers = NULL;
+        struct journal_fields fields;
         struct spool_entry *e;
         bool probe;
 
@@ -405,14 +411,14 @@ static void on_result(const struct proto_result *r, void *userdata) {
         }
         e = t->entry;
         probe = t->probe;
-        headers = TAKE_PTR(t->headers);
+        fields = t->fields;
         switch (r->outcome) {
         case PROTO_DELIVERED:
                 m->counters.delivered++;
                 d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
                 on_success(d);
                 release_slot(d, t, false);
-                manager_finish_record_headers(m, e, SPOOL_DELIVERED, NULL, headers);
+                manager_finish_record_fields(m, e, SPOOL_DELIVERED, NULL, &fields);
                 break;
         case PROTO_REJECTED:
                 m->counters.rejected++;
@@ -423,7 +429,7 @@ static void on_result(const struct proto_result *r, void *userdata) {
                 release_slot(d, t, false);
                 if (t->charged)
                         ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                manager_finish_record_headers(m, e, SPOOL_REJECTED, r->message, headers);
+                manager_finish_record_fields(m, e, SPOOL_REJECTED, r->message, &fields);
                 break;
         case PROTO_RETRY:
                 m->counters.retries++;
@@ -466,6 +472,7 @@ void delivery_reconfigure(struct delivery *d) {
         ratelimit_init(&d->ratelimit, c->rate_limit_enabled, c->record_burst_limit,
                        (unsigned) c->record_window_length, c->byte_burst_limit, (unsigned) c->byte_window_length);
         d->backoff.ceiling_usec = (uint64_t) c->spool_process_time * USEC_PER_SEC;
+        d->opt_in_checked = 0; /* opt_in_file may have changed */
         worker_config(c, &pc);
         if (worker_configure(d->worker, &pc) < 0)
                 worker_release(d->worker); /* the next record starts a fresh one */
@@ -510,6 +517,7 @@ int delivery_new(struct manager *m, struct delivery **ret) {
 void delivery_abort(struct delivery *d) {
         if (!d)
                 return;
+        d->opt_in_checked = 0; /* after an opt-out, look at the file again before anything goes */
         for (unsigned i = 0; i < PROTO_WINDOW; i++)
                 if (d->slots[i].entry)
                         release_slot(d, &d->slots[i], true);

@@ -185,6 +185,18 @@ static void puts_(struct out *o, const char *s) {
         put(o, s, strlen(s));
 }
 
+/* A number in decimal: snprintf() would cost more than the rest of the
+ * request together. */
+static void put_size(struct out *o, size_t v) {
+        char digits[24];
+        size_t n = 0;
+
+        do
+                digits[sizeof(digits) - ++n] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        put(o, digits + sizeof(digits) - n, n);
+}
+
 /* One custom header line as libcurl sends it: "name:" alone when the value
  * is empty (the header block's "name: " is handed to libcurl as "name;"). */
 static void put_header_line(struct out *o, const char *line, size_t len) {
@@ -212,7 +224,6 @@ ssize_t http_request_build(const struct http_target *t, const char *tidheader, c
                            size_t header_size, char *buf, size_t size) {
         struct out o = { .p = buf, .end = buf + size };
         const char *p = data, *end = data + MIN(header_size, data_len);
-        char length[32];
 
         puts_(&o, "POST ");
         puts_(&o, t->path);
@@ -227,9 +238,8 @@ ssize_t http_request_build(const struct http_target *t, const char *tidheader, c
                 p += n + 1;
         }
         put_tidheader(&o, tidheader);
-        snprintf(length, sizeof(length), "%zu", data_len - MIN(header_size, data_len));
         puts_(&o, "Content-Type: application/text\r\nContent-Length: ");
-        puts_(&o, length);
+        put_size(&o, data_len - MIN(header_size, data_len));
         puts_(&o, "\r\n\r\n");
         put(&o, end, data_len - MIN(header_size, data_len));
         return o.overflow ? -ENOBUFS : (ssize_t) (o.p - buf);

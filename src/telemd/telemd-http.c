@@ -12,10 +12,11 @@
  * is a once-a-second sweep for deadlines, armed only while a request is out
  * (connect 5 s, whole request 10 s: libcurl's limits in telemd-post).
  *
- * Requests are handed out by a deferred "kick", never inside
- * http_client_post(), so a result is never reported to a caller that is
- * still handing the record over. Results are held until the end of the pass
- * that produced them: every connection that can send again has sent before
+ * http_client_post() gives a request to a free connection at once, but a
+ * result is never reported inside it, to a caller still handing the record
+ * over: results are held until the end of the pass that produced them (a
+ * deferred "kick" makes one when there is no other). Every connection that
+ * can send again has sent before
  * telemd does its bookkeeping for the records just answered (state marks,
  * journal lines), so the server works on the next requests meanwhile
  * instead of waiting, and going to sleep, until telemd is done. A kept-alive connection that the server
@@ -45,6 +46,7 @@
 #define CONNECT_TIMEOUT_USEC (5 * 1000000ULL)
 #define REQUEST_TIMEOUT_USEC (10 * 1000000ULL)
 #define SWEEP_USEC (1000000ULL)
+#define PASS_ROUNDS 16
 
 struct request {
         TAILQ_ENTRY(request) link;
@@ -54,6 +56,7 @@ struct request {
         char peer[HTTP_HOST_MAX + 16];
         bool retried; /* already tried again after a stale connection */
         size_t len;
+        size_t capacity; /* of bytes */
         char bytes[];
 };
 
@@ -88,17 +91,61 @@ struct http_client {
         char tidheader[PROTO_TID_MAX];
         unsigned max_parallel;
         struct request_list pending;
+        struct request_list spare; /* finished requests, their memory kept for the next ones */
+        unsigned n_spare;
         int epfd;                /* the connections' epoll set */
         sd_event_source *epoll;  /* epfd in telemd's loop */
         sd_event_source *kick;
         sd_event_source *sweep;
         unsigned n_busy;
-        struct proto_result *done; /* results of this pass, to report at its end */
-        size_t n_done, done_allocated;
+        unsigned n_held; /* requests taken whose result is not reported yet */
+        struct proto_result done[PROTO_WINDOW]; /* results of this pass, to report at its end */
+        size_t n_done;
         struct conn conns[PROTO_MAX_PARALLEL];
 };
 
 static void conn_start(struct conn *k, struct request *q);
+
+/* Requests are recycled: one per record, of much the same size, is malloc()
+ * and free() work that a short list of spare ones saves. Only small ones
+ * are kept, so the list holds little memory. */
+#define SPARE_MAX PROTO_WINDOW
+#define SPARE_SIZE_MAX (8 * 1024)
+
+static struct request *request_new(struct http_client *c, size_t size) {
+        struct request *q;
+
+        TAILQ_FOREACH(q, &c->spare, link)
+                if (q->capacity >= size) {
+                        TAILQ_REMOVE(&c->spare, q, link);
+                        c->n_spare--;
+                        return q;
+                }
+        q = malloc(sizeof(*q) + size);
+        if (q)
+                q->capacity = size;
+        return q;
+}
+
+static void request_done(struct http_client *c, struct request *q) {
+        if (!q)
+                return;
+        if (c->n_spare < SPARE_MAX && q->capacity <= SPARE_SIZE_MAX) {
+                TAILQ_INSERT_HEAD(&c->spare, q, link);
+                c->n_spare++;
+        } else
+                free(q);
+}
+
+static void spare_free(struct http_client *c) {
+        struct request *q;
+
+        while ((q = TAILQ_FIRST(&c->spare))) {
+                TAILQ_REMOVE(&c->spare, q, link);
+                free(q);
+        }
+        c->n_spare = 0;
+}
 
 
 static uint64_t now_usec(struct http_client *c) {
@@ -130,29 +177,23 @@ static void conn_close(struct conn *k) {
         k->reused = false;
 }
 
+/* Hold a result until the end of the pass. There is room for every one:
+ * a request's result is held before it is reported, and http_client_post()
+ * takes no more than PROTO_WINDOW requests whose results are not reported. */
 static void report(struct http_client *c, uint64_t id, enum proto_outcome outcome, int status, uint32_t retry_after,
                    const char *message) {
-        struct proto_result r = { .id = id, .outcome = outcome, .status = status, .retry_after = retry_after };
+        struct proto_result *r = &c->done[c->n_done++];
 
-        strscpy(r.message, message ? message : "", sizeof(r.message));
-        if (c->n_done == c->done_allocated) {
-                size_t want = MAX(c->done_allocated * 2, (size_t) PROTO_MAX_PARALLEL);
-                struct proto_result *grown = reallocarray(c->done, want, sizeof(*grown));
-
-                if (!grown) {
-                        c->on_result(&r, c->userdata); /* no room to hold it: now, then */
-                        return;
-                }
-                c->done = grown;
-                c->done_allocated = want;
-        }
-        c->done[c->n_done++] = r;
+        *r = (struct proto_result) { .id = id, .outcome = outcome, .status = status, .retry_after = retry_after };
+        strscpy(r->message, message ? message : "", sizeof(r->message));
 }
 
 /* The end of a pass: report what it finished, in order. */
 static void report_done(struct http_client *c) {
-        for (size_t i = 0; i < c->n_done; i++)
+        for (size_t i = 0; i < c->n_done; i++) {
+                c->n_held--;
                 c->on_result(&c->done[i], c->userdata);
+        }
         c->n_done = 0;
 }
 
@@ -171,7 +212,7 @@ static void conn_fail(struct conn *k, int error, const char *what) {
         } else if (q) {
                 snprintf(message, sizeof(message), "%s %s: %s", what, q->peer, strerror(error));
                 report(c, q->id, PROTO_RETRY, 0, 0, message);
-                free(q);
+                request_done(c, q);
         }
         kick(c);
 }
@@ -196,7 +237,7 @@ static void conn_answered(struct conn *k) {
         if (!keep)
                 conn_close(k);
         report(c, q->id, outcome, k->resp.status, k->resp.retry_after, message);
-        free(q);
+        request_done(c, q);
         /* The next request goes out on this connection at once, before the
          * result is reported: a connection never waits for telemd. */
         if (keep && (q = TAILQ_FIRST(&c->pending)) && same_address(k, &q->addr, q->addr_len)) {
@@ -330,19 +371,29 @@ static void on_conn_io(struct conn *k, uint32_t revents) {
         }
 }
 
-/* Every connection that is ready, in one pass of telemd's loop. */
+/* Every connection that is ready, in one pass of telemd's loop; then again
+ * while more answers have come meanwhile, up to PASS_ROUNDS times. An
+ * answer tends to arrive while the pass before it is handled, and taking it
+ * here costs one epoll_wait() where going back to the loop costs two (the
+ * loop's own, then this one). The bound keeps intake and timers waiting
+ * for well under a millisecond. */
 static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct http_client *c = userdata;
         struct epoll_event ev[PROTO_MAX_PARALLEL];
-        int n = epoll_wait(c->epfd, ev, (int) ELEMENTSOF(ev), 0);
 
-        for (int i = 0; i < n; i++) {
-                struct conn *k = ev[i].data.ptr;
+        for (unsigned round = 0; round < PASS_ROUNDS; round++) {
+                int n = epoll_wait(c->epfd, ev, (int) ELEMENTSOF(ev), 0);
 
-                if (k->state != CONN_CLOSED)
-                        on_conn_io(k, ev[i].events);
+                for (int i = 0; i < n; i++) {
+                        struct conn *k = ev[i].data.ptr;
+
+                        if (k->state != CONN_CLOSED)
+                                on_conn_io(k, ev[i].events);
+                }
+                report_done(c);
+                if (n <= 0 || c->n_busy == 0)
+                        break;
         }
-        report_done(c);
         return 0;
 }
 
@@ -460,6 +511,7 @@ int http_client_new(sd_event *event, worker_result_t on_result, void *userdata, 
         c->on_result = on_result;
         c->userdata = userdata;
         TAILQ_INIT(&c->pending);
+        TAILQ_INIT(&c->spare);
         for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
                 c->conns[i] = (struct conn) { .client = c, .fd = -1 };
         c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -486,14 +538,16 @@ void http_client_abort(struct http_client *c) {
         if (!c)
                 return;
         for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++) {
-                free(TAKE_PTR(c->conns[i].req));
+                request_done(c, TAKE_PTR(c->conns[i].req));
                 conn_close(&c->conns[i]);
         }
         while ((q = TAILQ_FIRST(&c->pending))) {
                 TAILQ_REMOVE(&c->pending, q, link);
                 free(q);
         }
+        spare_free(c);
         c->n_done = 0; /* forgotten like the rest */
+        c->n_held = 0;
         (void) sd_event_source_set_enabled(c->sweep, SD_EVENT_OFF);
 }
 
@@ -505,7 +559,6 @@ struct http_client *http_client_free(struct http_client *c) {
         sd_event_source_disable_unref(c->sweep);
         sd_event_source_disable_unref(c->epoll);
         safe_close(c->epfd);
-        free(c->done);
         free(c);
         return NULL;
 }
@@ -535,13 +588,15 @@ int http_client_post(struct http_client *c, uint64_t id, const char *data, uint3
 
         if (!c->configured)
                 return -EINVAL;
+        if (c->n_held >= PROTO_WINDOW)
+                return -EBUSY;
         size = http_request_size_max(&c->target, c->tidheader, data_len, header_size);
-        q = malloc(sizeof(*q) + size);
+        q = request_new(c, size);
         if (!q)
                 return -ENOMEM;
         n = http_request_build(&c->target, c->tidheader, data, data_len, header_size, q->bytes, size);
         if (n < 0) {
-                free(q);
+                request_done(c, q);
                 return (int) n;
         }
         q->id = id;
@@ -551,13 +606,19 @@ int http_client_post(struct http_client *c, uint64_t id, const char *data, uint3
         q->addr_len = c->target.addr_len;
         strscpy(q->peer, c->target.peer, sizeof(q->peer));
         TAILQ_INSERT_TAIL(&c->pending, q, link);
-        kick(c);
+        c->n_held++;
+        /* Out at once if a connection is free; a result (a connection that
+         * failed at once) waits for the kick's pass to be reported. */
+        schedule(c);
+        if (c->n_done > 0)
+                kick(c);
         return 0;
 }
 
 void http_client_release(struct http_client *c) {
         if (!c)
                 return;
+        spare_free(c);
         for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
                 if (c->conns[i].state == CONN_IDLE)
                         conn_close(&c->conns[i]);

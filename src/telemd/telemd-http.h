@@ -30,8 +30,10 @@ struct http_client *http_client_free(struct http_client *c);
  * where they were meant to go. */
 int http_client_configure(struct http_client *c, const struct proto_config *pc);
 
-/* Queue one record. Its result comes later, from the event loop, never from
- * within this call. -ENOMEM, or -EINVAL if the client serves no server. */
+/* Queue one record (it goes out at once if a connection is free). Its
+ * result comes later, from the event loop, never from within this call.
+ * -ENOMEM; -EINVAL if the client serves no server; -EBUSY if PROTO_WINDOW
+ * records are held already. */
 int http_client_post(struct http_client *c, uint64_t id, const char *data, uint32_t data_len, uint32_t header_size);
 
 /* Close the connections that carry nothing, and free their buffers. */

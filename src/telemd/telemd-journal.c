@@ -51,6 +51,7 @@ struct journal {
         char boot_id[40];
         char *dir; /* journal_dir, for messages */
         bool warned;
+        struct closer closer;
         char *out; /* lines not written yet: JOURNAL_BUFFER bytes, allocated on first use */
         size_t out_len;
         uint64_t out_lines;
@@ -128,6 +129,25 @@ void journal_flush(struct journal *j) {
         j->out_lines = 0;
 }
 
+void journal_set_closer(struct journal *j, const struct closer *c) {
+        j->closer = *c;
+}
+
+/* Keep one older generation: the current file becomes it. The one it
+ * replaces is held open across the rename, so that freeing its blocks
+ * happens when the closer closes it, not inside renameat(). */
+static int rotate(struct journal *j) {
+        int old = openat(j->dirfd, JOURNAL_OLD_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+        if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
+                warn_once(j, -errno, "rotate the journal");
+                safe_close(old);
+                return -1;
+        }
+        closer_close(&j->closer, old);
+        return 0;
+}
+
 static void append_line(struct journal *j, const struct journal_entry *e) {
         char line[JOURNAL_LINE_MAX];
         int n = journal_line_format(e, line, sizeof(line));
@@ -136,11 +156,8 @@ static void append_line(struct journal *j, const struct journal_entry *e) {
                 return;
         if (j->lines + j->out_lines >= j->max_lines) {
                 journal_flush(j);
-                /* Keep one older generation, start a new file. */
-                if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
-                        warn_once(j, -errno, "rotate the journal");
+                if (rotate(j) < 0)
                         return;
-                }
                 j->fd = safe_close(j->fd);
                 if (open_journal_file(j) < 0) {
                         warn_once(j, -EIO, "reopen the journal");
@@ -156,23 +173,91 @@ static void append_line(struct journal *j, const struct journal_entry *e) {
         j->out_lines++;
 }
 
-static void fill_from_view(struct journal_entry *e, const struct header_view *view) {
+/* A severity as the journal shows it, 0 to 4; atoi() and a clamp, without
+ * strtol()'s cost on every record delivered. */
+static unsigned severity_of(const char *s) {
+        unsigned v = 0;
+
+        while (*s == ' ' || *s == '\t')
+                s++;
+        if (*s == '-')
+                return 0;
+        if (*s == '+')
+                s++;
+        for (; *s >= '0' && *s <= '9'; s++)
+                if ((v = v * 10 + (unsigned) (*s - '0')) > 4)
+                        return 4;
+        return v;
+}
+
+static void fields_from_view(const struct header_view *view, struct journal_fields *ret) {
         char sev[8];
 
-        (void) header_field_copy(view, TM_H_CLASSIFICATION, e->classification, sizeof(e->classification));
-        (void) header_field_copy(view, TM_H_EVENT_ID, e->event_id, sizeof(e->event_id));
+        *ret = (struct journal_fields) {};
+        (void) header_field_copy(view, TM_H_CLASSIFICATION, ret->classification, sizeof(ret->classification));
+        (void) header_field_copy(view, TM_H_EVENT_ID, ret->event_id, sizeof(ret->event_id));
         if (header_field_copy(view, TM_H_SEVERITY, sev, sizeof(sev)) == 0)
-                e->severity = (unsigned) CLAMP(atoi(sev), 0, 4);
+                ret->severity = severity_of(sev);
+}
+
+/* The value of a canonical block's line if the line is header index's and
+ * the value fits. (Control characters are made spaces when the line is
+ * written: nothing here can break the journal's format.) */
+static void field_from_line(const char *line, size_t len, unsigned index, char *out, size_t size) {
+        size_t name = strlen(tm_header_names[index]);
+
+        if (len < name + 2 || memcmp(line, tm_header_names[index], name) != 0 || line[name] != ':' ||
+            line[name + 1] != ' ')
+                return;
+        len -= name + 2;
+        if (len < size) {
+                memcpy(out, line + name + 2, len);
+                out[len] = '\0';
+        }
+}
+
+/* Only the three lines wanted are looked at, where the canonical order puts
+ * them (the second, the third and the last): this runs for every record
+ * delivered. */
+void journal_fields_from_block(const char *block, size_t len, struct journal_fields *ret) {
+        const char *p = block, *end = block + len, *last;
+        char sev[8] = "";
+
+        *ret = (struct journal_fields) {};
+        for (unsigned i = 0; p < end && i <= TM_H_SEVERITY; i++) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = (size_t) ((nl ? nl : end) - p);
+
+                if (i == TM_H_CLASSIFICATION)
+                        field_from_line(p, n, i, ret->classification, sizeof(ret->classification));
+                else if (i == TM_H_SEVERITY)
+                        field_from_line(p, n, i, sev, sizeof(sev));
+                p += n + 1;
+        }
+        if (len > 0 && block[len - 1] == '\n')
+                end--;
+        last = memrchr(block, '\n', (size_t) (end - block));
+        last = last ? last + 1 : block;
+        field_from_line(last, (size_t) (end - last), TM_H_EVENT_ID, ret->event_id, sizeof(ret->event_id));
+        ret->severity = severity_of(sev);
+}
+
+static void entry_set_fields(struct journal_entry *e, const struct journal_fields *f) {
+        strscpy(e->classification, f->classification, sizeof(e->classification));
+        strscpy(e->event_id, f->event_id, sizeof(e->event_id));
+        e->severity = f->severity;
 }
 
 void journal_taken(struct journal *j, const char *record_id, const struct header_view *view, uint32_t uid,
                    const char *state) {
         struct journal_entry e = { .time = time(NULL), .uid = uid };
+        struct journal_fields f;
 
         strscpy(e.record_id, record_id, sizeof(e.record_id));
         strscpy(e.boot_id, j->boot_id, sizeof(e.boot_id));
         strscpy(e.state, state, sizeof(e.state));
-        fill_from_view(&e, view);
+        fields_from_view(view, &f);
+        entry_set_fields(&e, &f);
         append_line(j, &e);
         /* A record just sent is listed at once (people look for it right
          * away); this also writes the lines buffered before it, in order. */
@@ -180,19 +265,21 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 }
 
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
-                      const char *reason, const char *headers) {
+                      const char *reason, const struct journal_fields *fields) {
         struct journal_entry je = { .time = time(NULL), .uid = e->uid };
         char buf[TM_HEADER_BLOCK_MAX + 64];
-        struct header_view view;
+        struct journal_fields read;
 
         strscpy(je.record_id, e->record_id, sizeof(je.record_id));
         strscpy(je.boot_id, j->boot_id, sizeof(je.boot_id));
         strscpy(je.state, spool_state_to_string((uint8_t) state), sizeof(je.state));
         strscpy(je.reason, reason ? reason : "", sizeof(je.reason));
-        if (!headers && e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0)
-                headers = buf;
-        if (headers && header_block_parse(headers, e->header_size, &view) == 0)
-                fill_from_view(&je, &view);
+        if (!fields && e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0) {
+                journal_fields_from_block(buf, e->header_size, &read);
+                fields = &read;
+        }
+        if (fields)
+                entry_set_fields(&je, fields);
         append_line(j, &je);
 }
 

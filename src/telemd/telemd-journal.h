@@ -21,12 +21,27 @@
 
 #include "config.h"
 #include "header-block.h"
+#include "telemd-closer.h"
 #include "telemd-spool.h"
 
 struct journal;
 
+/* What a journal line shows of a record, from its header block. */
+struct journal_fields {
+        char classification[TM_MAX_CLASS_LENGTH + 1];
+        char event_id[TM_EVENT_ID_LENGTH + 1];
+        unsigned severity;
+};
+
+/* Take the fields from a canonical header block (as spooled). A field that
+ * is missing or holds a control character stays empty. */
+void journal_fields_from_block(const char *block, size_t len, struct journal_fields *ret);
+
 int journal_open(const struct telem_config *c, struct journal **ret);
 struct journal *journal_close(struct journal *j);
+
+/* How to close the generation a rotation replaces (see telemd-closer.h). */
+void journal_set_closer(struct journal *j, const struct closer *c);
 
 /* Write the buffered lines. */
 void journal_flush(struct journal *j);
@@ -42,11 +57,11 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 void journal_retain(struct journal *j, const char *record_id, const char *headers, size_t header_size,
                     const char *payload, size_t payload_size);
 
-/* A record left the spool in its final state; reason may be NULL. headers
- * is the record's header block if the caller has it at hand, else NULL:
- * it is then read back from the spool for the line. */
+/* A record left the spool in its final state; reason may be NULL. fields
+ * are the record's if the caller has them at hand, else NULL: its header
+ * block is then read back from the spool for them. */
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
-                      const char *reason, const char *headers);
+                      const char *reason, const struct journal_fields *fields);
 
 /* Opt-out: remove every retained copy. */
 void journal_purge_copies(struct journal *j);

@@ -113,14 +113,14 @@ static void reload(struct manager *m) {
         manager_state_changed(m);
 }
 
-void manager_finish_record_headers(struct manager *m, struct spool_entry *e, enum spool_state state,
-                                   const char *reason, const char *headers) {
-        journal_finished(m->journal, m->spool, e, state, reason, headers);
+void manager_finish_record_fields(struct manager *m, struct spool_entry *e, enum spool_state state,
+                                  const char *reason, const struct journal_fields *fields) {
+        journal_finished(m->journal, m->spool, e, state, reason, fields);
         spool_finish(m->spool, e, state);
 }
 
 void manager_finish_record(struct manager *m, struct spool_entry *e, enum spool_state state, const char *reason) {
-        manager_finish_record_headers(m, e, state, reason, NULL);
+        manager_finish_record_fields(m, e, state, reason, NULL);
 }
 
 /* ---- machine id ---------------------------------------------------------- */
@@ -198,8 +198,11 @@ void manager_state_changed(struct manager *m) {
         if (!m->event || !m->spool)
                 return;
         status_changed(m);
-        if (!spool_first(m->spool) && m->spool->n_in_flight == 0)
-                journal_flush(m->journal); /* the journal is complete once there is nothing left to send */
+        if (!spool_first(m->spool) && m->spool->n_in_flight == 0) {
+                /* Complete on disk once there is nothing left to send. */
+                journal_flush(m->journal);
+                spool_flush_marks(m->spool);
+        }
         update_idle_timer(m);
         maybe_finish_stop(m);
 }
@@ -284,6 +287,17 @@ static void raise_fd_limit(void) {
         }
 }
 
+/* The closer of the spool and the journal (telemd-closer.h); the sync
+ * thread is gone once the loop has ended. */
+static void close_in_sync_thread(int fd, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->syncer)
+                syncer_close(m->syncer, fd);
+        else
+                safe_close(fd);
+}
+
 int manager_start(struct manager *m) {
         int r;
 
@@ -308,6 +322,8 @@ int manager_start(struct manager *m) {
         r = journal_open(&m->config, &m->journal);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the record journal: %m");
+        m->spool->closer = (struct closer) { close_in_sync_thread, m };
+        journal_set_closer(m->journal, &m->spool->closer);
         r = setup_machine_id(m);
         if (r >= 0)
                 r = delivery_new(m, &m->delivery);

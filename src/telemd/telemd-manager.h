@@ -37,6 +37,8 @@ struct telemd_counters {
         uint64_t local_only;      /* kept local: record_server_delivery_enabled=false */
 };
 
+struct journal_fields;
+
 struct manager {
         sd_event *event;
         struct telem_config config;
@@ -95,9 +97,9 @@ void manager_refresh_machine_id(struct manager *m);
 
 /* A record leaves the queue: journal it, then finish it in the spool. */
 void manager_finish_record(struct manager *m, struct spool_entry *e, enum spool_state state, const char *reason);
-/* The same, with the record's header block at hand (saves reading it back). */
-void manager_finish_record_headers(struct manager *m, struct spool_entry *e, enum spool_state state,
-                                   const char *reason, const char *headers);
+/* The same, with the record's journal fields at hand (saves reading it back). */
+void manager_finish_record_fields(struct manager *m, struct spool_entry *e, enum spool_state state,
+                                  const char *reason, const struct journal_fields *fields);
 
 /* Opt-out: delete every queued record and every retained or rejected copy.
  * Returns how many queued records were deleted. */

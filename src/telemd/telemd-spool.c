@@ -4,10 +4,12 @@
  *
  * Records are only ever appended to the newest segment; a new segment is
  * started past segment_target bytes and at every start-up, so a torn tail is
- * never written after. Finishing a record writes its state byte; losing that
- * write (power cut) means the record is sent again: the spool is
- * at-least-once, never at-most-once. A segment whose records are all finished
- * is deleted. Recovery reads each segment in order and skips any record whose
+ * never written after. Finished records are noted in memory and written in
+ * batches (spool_flush_marks()): the segment's finished_before offset covers
+ * those finished in order, a state byte each those finished out of order.
+ * Losing such a write (SIGKILL before the batch, power cut) means the record
+ * is sent again: the spool is at-least-once, never at-most-once. A segment
+ * whose records are all finished is deleted. Recovery reads each segment in order and skips any record whose
  * header or checksum is wrong, resuming at the next offset where a whole
  * valid record starts: a torn tail or a damaged record is counted and
  * skipped, never fatal, and never takes good records after it along.
@@ -41,6 +43,8 @@ struct segment {
         uint64_t size;    /* bytes in the file that we know of */
         uint64_t disk;    /* bytes allocated on disk */
         unsigned pending; /* unfinished records */
+        struct spool_entry *first; /* the first of them, in file order */
+        uint32_t finished_before;  /* as written in the file header */
         bool dirty;       /* written since the last sync */
         TAILQ_ENTRY(segment) link;
 };
@@ -64,6 +68,16 @@ static struct segment *segment_new(uint64_t seq, int fd) {
         return seg;
 }
 
+/* Forget what was noted of a segment that goes. */
+static void drop_marks(struct spool *s, const struct segment *seg) {
+        unsigned kept = 0;
+
+        for (unsigned i = 0; i < s->n_marks; i++)
+                if (s->marks[i].seg != seg)
+                        s->marks[kept++] = s->marks[i];
+        s->n_marks = kept;
+}
+
 /* Close and delete a segment whose records are all finished. */
 static void segment_remove(struct spool *s, struct segment *seg) {
         char name[64];
@@ -71,12 +85,13 @@ static void segment_remove(struct spool *s, struct segment *seg) {
         spool_segment_name(seg->seq, name);
         (void) unlinkat(s->dirfd, name, 0);
         s->disk_bytes -= MIN(s->disk_bytes, seg->disk);
-        safe_close(seg->fd);
+        closer_close(&s->closer, seg->fd);
         TAILQ_REMOVE(&s->segments, seg, link);
         if (s->active == seg)
                 s->active = NULL;
         if (s->ahead.seg == seg)
                 s->ahead.seg = NULL;
+        drop_marks(s, seg);
         s->dir_dirty = true;
         free(seg);
 }
@@ -107,6 +122,8 @@ static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint3
                 return NULL;
         }
         seg->pending++;
+        if (!seg->first)
+                seg->first = e; /* entries come in file order */
         TAILQ_INSERT_TAIL(&s->queue, e, link);
         TAILQ_INSERT_TAIL(&s->all, e, all_link);
         s->n_queued++;
@@ -147,12 +164,14 @@ void spool_remove_file(struct spool *s, const char *name) {
 
 static int recover_records(struct spool *s, struct segment *seg, uint64_t file_size) {
         _cleanup_free_ char *buf = malloc(SPOOL_DATA_MAX);
-        uint64_t off = SPOOL_FILE_HEADER_SIZE;
+        uint64_t off = SPOOL_FILE_HEADER_SIZE, before;
         struct spool_record_header h;
         int r;
 
         if (!buf)
                 return -ENOMEM;
+        before = spool_finished_before(seg->fd, file_size, buf);
+        seg->finished_before = (uint32_t) before;
         while (off < file_size) {
                 r = spool_record_read(seg->fd, off, &h, buf);
                 if (r == 0)
@@ -165,7 +184,7 @@ static int recover_records(struct spool *s, struct segment *seg, uint64_t file_s
                         off = next;
                         continue;
                 }
-                if (!spool_state_is_final(h.state)) {
+                if (off >= before && !spool_state_is_final(h.state)) {
                         if (!entry_new(s, seg, (uint32_t) off, &h))
                                 return -ENOMEM;
                         s->recovery.records++;
@@ -424,6 +443,7 @@ struct spool *spool_close(struct spool *s) {
 
         if (!s)
                 return NULL;
+        spool_flush_marks(s);
         while ((e = TAILQ_FIRST(&s->all))) {
                 TAILQ_REMOVE(&s->all, e, all_link);
                 free(e);
@@ -607,15 +627,44 @@ void spool_untake(struct spool *s, struct spool_entry *e) {
                 TAILQ_INSERT_TAIL(&s->queue, e, link);
 }
 
+/* Move finished_before up to the first unfinished record (or the end). */
+static void write_finished_before(struct segment *seg) {
+        uint32_t at = seg->first ? seg->first->offset : (uint32_t) seg->size;
+
+        if (at > seg->finished_before && spool_write_finished_before(seg->fd, at) == 0)
+                seg->finished_before = at;
+}
+
+void spool_flush_marks(struct spool *s) {
+        /* (A shared mapping of the segment, to mark with a store instead of
+         * a system call, was measured slower than pwrite(): each first store
+         * to a page is a page fault, dearer on this VM. Batching is what
+         * pays: a few writes for SPOOL_MARKS_MAX records.) */
+        for (unsigned i = 0; i < s->n_marks; i++)
+                write_finished_before(s->marks[i].seg); /* once per segment: then it has moved */
+        for (unsigned i = 0; i < s->n_marks; i++) {
+                const struct spool_mark *k = &s->marks[i];
+
+                if (k->offset >= k->seg->finished_before)
+                        (void) !pwrite(k->seg->fd, &k->state, 1, (off_t) k->offset + SPOOL_STATE_OFFSET);
+        }
+        s->n_marks = 0;
+}
+
+static void note_mark(struct spool *s, const struct spool_entry *e, enum spool_state state) {
+        if (s->n_marks == SPOOL_MARKS_MAX)
+                spool_flush_marks(s);
+        s->marks[s->n_marks++] = (struct spool_mark) { .seg = e->seg, .offset = e->offset, .state = (uint8_t) state };
+}
+
 void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state) {
         struct segment *seg = e->seg;
-        uint8_t b = (uint8_t) state;
 
-        /* If this write is lost, the record is sent again after a restart.
-         * (A shared mapping of the segment, to mark with a store instead of
-         * a system call, was measured slower: each first store to a page is
-         * a page fault, dearer than the pwrite() it saves on this VM.) */
-        (void) !pwrite(seg->fd, &b, 1, (off_t) e->offset + SPOOL_STATE_OFFSET);
+        note_mark(s, e, state);
+        if (seg->first == e) {
+                struct spool_entry *next = TAILQ_NEXT(e, all_link);
+                seg->first = next && next->seg == seg ? next : NULL;
+        }
         if (e->in_flight)
                 s->n_in_flight--;
         else {

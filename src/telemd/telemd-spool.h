@@ -19,6 +19,7 @@
 
 #include "record.h"
 #include "spool-format.h"
+#include "telemd-closer.h"
 #include "telemd-uid-usage.h"
 
 struct segment;
@@ -39,6 +40,16 @@ struct spool_entry {
 };
 
 TAILQ_HEAD(spool_entry_list, spool_entry);
+
+/* Finished records whose state is not written yet: enough to make the
+ * writes rare, few enough that a SIGKILL sends only a few records again. */
+#define SPOOL_MARKS_MAX 16
+
+struct spool_mark {
+        struct segment *seg;
+        uint32_t offset;
+        uint8_t state;
+};
 TAILQ_HEAD(segment_list, segment);
 
 struct spool_recovery {
@@ -70,6 +81,9 @@ struct spool {
         unsigned n_queued;             /* in the queue */
         unsigned n_in_flight;
         bool dir_dirty; /* a segment was created or removed since the last sync */
+        struct spool_mark marks[SPOOL_MARKS_MAX]; /* see spool_flush_marks() */
+        unsigned n_marks;
+        struct closer closer; /* closes the segments that were removed */
         /* Read-ahead for spool_read(): records are sent in the order they
          * were written, so one pread() fetches the next many. Only record
          * bytes are taken from it, never state bytes, and records never
@@ -120,9 +134,17 @@ static inline struct spool_entry *spool_first(struct spool *s) {
 void spool_take(struct spool *s, struct spool_entry *e);
 void spool_untake(struct spool *s, struct spool_entry *e);
 
-/* The record is done: write its final state and forget the entry; a segment
- * whose records are all done is removed. */
+/* The record is done: forget the entry, and note its final state for
+ * spool_flush_marks() (called here when SPOOL_MARKS_MAX are noted). A
+ * segment whose records are all done is removed, and what was noted of it
+ * with it. */
 void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state);
+
+/* Write the noted final states: for each segment, finished_before (one
+ * write for every record finished in order), then the state byte of each
+ * record finished beyond it. A state not written means the record is sent
+ * again after a restart, never that it is lost. */
+void spool_flush_marks(struct spool *s);
 
 /* Duplicate the fds of the segments written since the last call, and of the
  * directory if entries were added or removed, into a new array (*ret_fds,

@@ -123,6 +123,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         char line[256];
 
         journal_flush(m->journal);
+        spool_flush_marks(m->spool);
         if (!m->status_dirty)
                 return 0;
         m->status_dirty = false;

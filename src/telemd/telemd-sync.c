@@ -4,6 +4,7 @@
  * pairs; the thread takes everything queued at once, syncs it with the lock
  * released, then publishes the highest generation it covered. Generations
  * complete in order because the thread handles batches in submission order.
+ * A job of generation 0 is only closed (syncer_close()).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,10 +42,12 @@ static void sync_batch(struct syncer *s, struct sync_job *batch, size_t n) {
                 gen = MAX(gen, batch[i].gen);
                 if (batch[i].fd < 0)
                         continue; /* a generation with nothing to sync */
-                if (fdatasync(batch[i].fd) < 0 && errno != EINVAL && err == 0)
+                if (batch[i].gen > 0 && fdatasync(batch[i].fd) < 0 && errno != EINVAL && err == 0)
                         err = errno; /* EINVAL: a directory fd on some file systems */
                 close(batch[i].fd);
         }
+        if (gen == 0)
+                return; /* only closes: nothing for the event loop to learn */
         pthread_mutex_lock(&s->lock);
         s->completed = MAX(s->completed, gen);
         if (err && !s->error)
@@ -156,6 +159,31 @@ int syncer_submit(struct syncer *s, int *fds, unsigned n, uint64_t *ret_gen) {
                 for (unsigned i = 0; i < n; i++)
                         close(fds[i]);
         return r;
+}
+
+void syncer_close(struct syncer *s, int fd) {
+        bool queued = false;
+
+        if (fd < 0)
+                return;
+        pthread_mutex_lock(&s->lock);
+        if (s->n_jobs == s->allocated) {
+                size_t want = MAX(s->allocated * 2, (size_t) 8);
+                struct sync_job *grown = reallocarray(s->jobs, want, sizeof(*grown));
+
+                if (grown) {
+                        s->jobs = grown;
+                        s->allocated = want;
+                }
+        }
+        if (s->n_jobs < s->allocated) {
+                s->jobs[s->n_jobs++] = (struct sync_job) { fd, 0 };
+                pthread_cond_signal(&s->cond);
+                queued = true;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!queued)
+                close(fd); /* no memory for the queue: here, then */
 }
 
 uint64_t syncer_completed(struct syncer *s, int *ret_error) {

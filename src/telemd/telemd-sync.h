@@ -24,6 +24,11 @@ int syncer_fd(const struct syncer *s);
  * the generation that covers them in *ret_gen. */
 int syncer_submit(struct syncer *s, int *fds, unsigned n, uint64_t *ret_gen);
 
+/* Close fd in the thread. Closing the last descriptor of a file that was
+ * unlinked or replaced frees its blocks, which can take long on a slow
+ * disk: the event loop does not wait for it. */
+void syncer_close(struct syncer *s, int fd);
+
 /* Drain the eventfd; return the highest completed generation. *ret_error is
  * set to the first fdatasync error since the last call (0 if none). */
 uint64_t syncer_completed(struct syncer *s, int *ret_error);

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,21 +79,51 @@ START_TEST(journal_cleans_text_fields) {
         int n;
 
         strcpy(e.classification, "org.test/a\x1e" "b\nc");
+        strcpy(e.event_id, "fedc\x1e" "ba\n");
         strcpy(e.reason, "line one\nline two\x1e\x7f\ttab");
         n = journal_line_format(&e, line, sizeof(line));
         ck_assert_int_gt(n, 0);
         ck_assert_ptr_null(memchr(line, '\n', (size_t) n - 1));
         ck_assert_int_eq(journal_line_parse(line, (size_t) n, &got), 0);
         ck_assert_str_eq(got.classification, "org.test/a b c");
+        ck_assert_str_eq(got.event_id, "fedc ba ");
         ck_assert_str_eq(got.reason, "line one line two   tab");
         ck_assert_str_eq(got.record_id, sample.record_id);
 }
 END_TEST
 
 START_TEST(journal_buffer_too_small) {
-        char line[40];
+        char line[JOURNAL_LINE_MAX], exact[JOURNAL_LINE_MAX];
+        int n = journal_line_format(&sample, line, sizeof(line));
 
-        ck_assert_int_eq(journal_line_format(&sample, line, sizeof(line)), -ENOBUFS);
+        ck_assert_int_eq(journal_line_format(&sample, exact, 40), -ENOBUFS);
+        ck_assert_int_eq(journal_line_format(&sample, exact, 0), -ENOBUFS);
+        /* Room for the line and its NUL, and not one byte less. */
+        ck_assert_int_eq(journal_line_format(&sample, exact, (size_t) n + 1), n);
+        ck_assert_str_eq(exact, line);
+        ck_assert_int_eq(journal_line_format(&sample, exact, (size_t) n), -ENOBUFS);
+}
+END_TEST
+
+START_TEST(journal_numbers) {
+        struct journal_entry e = sample, got;
+        char line[JOURNAL_LINE_MAX];
+
+        e.time = -1;
+        e.uid = 0;
+        e.severity = 0;
+        ck_assert_int_gt(journal_line_format(&e, line, sizeof(line)), 0);
+        ck_assert_int_eq(parse_str(line, &got), 0);
+        ck_assert_int_eq(got.time, -1);
+        ck_assert_uint_eq(got.uid, 0);
+        e.time = INT64_MIN;
+        ck_assert_int_gt(journal_line_format(&e, line, sizeof(line)), 0);
+        ck_assert_int_eq(parse_str(line, &got), 0);
+        ck_assert_int_eq(got.time, INT64_MIN);
+        e.time = INT64_MAX;
+        ck_assert_int_gt(journal_line_format(&e, line, sizeof(line)), 0);
+        ck_assert_int_eq(parse_str(line, &got), 0);
+        ck_assert_int_eq(got.time, INT64_MAX);
 }
 END_TEST
 
@@ -281,6 +312,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, journal_original_fields_first);
         tcase_add_test(tc, journal_cleans_text_fields);
         tcase_add_test(tc, journal_buffer_too_small);
+        tcase_add_test(tc, journal_numbers);
         tcase_add_test(tc, journal_refuses_bad_lines);
         tcase_add_test(tc, state_round_trip);
         tcase_add_test(tc, state_one_line_per_key);

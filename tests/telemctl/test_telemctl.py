@@ -7,6 +7,7 @@ and opt-out, and that opting out deletes the queue for good."""
 import json
 import os
 import re
+import struct
 import unittest
 
 import harness
@@ -323,6 +324,33 @@ class SpoolDamage(unittest.TestCase):
         self.assertEqual(v["problems"], 2)
         self.assertEqual(v["files"]["stray"], "unexpected")
         self.assertIs(v["files"][os.path.basename(self.seg)]["mode_ok"], False)
+
+    def record_offsets(self):
+        with open(self.seg, "rb") as f:
+            data = f.read()
+        offsets, at = [], 16
+        while at + 64 <= len(data):
+            offsets.append(at)
+            at += 64 + struct.unpack_from("<I", data, at + 4)[0]
+        return offsets
+
+    def set_finished_before(self, at):
+        with open(self.seg, "r+b") as f:
+            f.seek(12)
+            f.write(struct.pack("<I", at))
+
+    def test_finished_before(self):
+        """Records before the segment's finished_before (telemd's batched
+        marks) are finished; a value that is not at a record is not trusted."""
+        offsets = self.record_offsets()
+        self.assertEqual(len(offsets), 3)
+        self.set_finished_before(offsets[1])
+        v = telemctl_json(self.d.config, "spool", "verify")
+        self.assertEqual((v["records"], v["queued"], v["finished"], v["problems"]), (3, 2, 1, 0))
+        self.assertEqual(telemctl_json(self.d.config, "status")["queued"], 2)
+        self.set_finished_before(offsets[1] + 7)
+        v = telemctl_json(self.d.config, "spool", "verify")
+        self.assertEqual((v["records"], v["queued"], v["finished"], v["problems"]), (3, 3, 0, 0))
 
     def test_no_spool_yet(self):
         for name in self.d.spool_files():

@@ -2,15 +2,25 @@
 /*
  * The built-in HTTP client's pure parts: which URLs it takes, the request
  * bytes it writes, and the response reader, fed every answer whole and
- * split at every byte so that no boundary changes what it reads.
+ * split at every byte so that no boundary changes what it reads. And the
+ * client itself, against a listener that never answers: a request goes out
+ * at once, and no more than PROTO_WINDOW are held.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "macro.h"
+#include "strutil.h"
 #include "telemd-http-request.h"
 #include "telemd-http-response.h"
+#include "telemd-http.h"
 #include "test-util.h"
 
 #define NOW 1800000000 /* 2027-01-15T08:00:00Z */
@@ -275,6 +285,71 @@ START_TEST(request_bytes) {
 }
 END_TEST
 
+START_TEST(content_length_digits) {
+        static const size_t lengths[] = { 0, 9, 10, 99, 1000, 65536 };
+        static char data[70000], buf[71000];
+        static const char block[] = "record_format_version: 4\n";
+        struct http_target t;
+
+        ck_assert_int_eq(http_target_parse("http://127.0.0.1/x", &t), 0);
+        memcpy(data, block, strlen(block));
+        for (size_t i = 0; i < ELEMENTSOF(lengths); i++) {
+                char want[64];
+                ssize_t n = http_request_build(&t, "", data, strlen(block) + lengths[i], strlen(block), buf,
+                                               sizeof(buf));
+
+                ck_assert_int_gt(n, 0);
+                snprintf(want, sizeof(want), "\r\nContent-Length: %zu\r\n\r\n", lengths[i]);
+                ck_assert_msg(memmem(buf, (size_t) n, want, strlen(want)), "no \"%s\"", want);
+                ck_assert_uint_eq((size_t) n, (size_t) ((char *) memmem(buf, (size_t) n, want, strlen(want)) - buf) +
+                                                      strlen(want) + lengths[i]);
+        }
+}
+END_TEST
+
+static void on_result(const struct proto_result *r, void *userdata) {
+        (*(unsigned *) userdata)++;
+}
+
+START_TEST(client_window) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+        struct proto_config pc = { .max_parallel = 4 };
+        static const char block[] = "record_format_version: 4\n";
+        struct http_client *c;
+        unsigned results = 0;
+        sd_event *e;
+        int lfd;
+
+        /* Listening, never accepting: connections complete and nobody answers. */
+        lfd = socket(AF_INET, SOCK_STREAM, 0);
+        ck_assert_int_ge(lfd, 0);
+        ck_assert_int_eq(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(lfd, 128), 0);
+        ck_assert_int_eq(getsockname(lfd, (struct sockaddr *) &sa, &len), 0);
+        snprintf(pc.server, sizeof(pc.server), "http://127.0.0.1:%u/v2/collector", ntohs(sa.sin_port));
+        strscpy(pc.tidheader, "X-Telemetry-TID: t", sizeof(pc.tidheader));
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(http_client_new(e, on_result, &results, &c), 0);
+        ck_assert_int_eq(http_client_configure(c, &pc), 0);
+
+        ck_assert(!http_client_open(c));
+        ck_assert_int_eq(http_client_post(c, 1, block, strlen(block), strlen(block)), 0);
+        ck_assert(http_client_open(c)); /* out at once, not on the next loop pass */
+        for (uint64_t id = 2; id <= PROTO_WINDOW; id++)
+                ck_assert_int_eq(http_client_post(c, id, block, strlen(block), strlen(block)), 0);
+        ck_assert_int_eq(http_client_post(c, PROTO_WINDOW + 1, block, strlen(block), strlen(block)), -EBUSY);
+        for (int i = 0; i < 10; i++)
+                ck_assert_int_ge(sd_event_run(e, 10000), 0);
+        ck_assert_uint_eq(results, 0); /* nothing is answered, nothing made up */
+        http_client_abort(c);
+        ck_assert_int_eq(http_client_post(c, 100, block, strlen(block), strlen(block)), 0); /* room again */
+        http_client_free(c);
+        sd_event_unref(e);
+        close(lfd);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("telemd-http");
         TCase *tc = tcase_create("response");
@@ -298,6 +373,10 @@ int main(void) {
         tcase_add_test(tc, urls);
         tcase_add_test(tc, request_bytes);
         tcase_add_test(tc, tidheaders_libcurl_writes_itself);
+        tcase_add_test(tc, content_length_digits);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("client");
+        tcase_add_test(tc, client_window);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

@@ -2,7 +2,8 @@
 /*
  * The spool: records read back byte for byte, finished records and segments
  * go away, recovery after a restart, torn and corrupt data, files that are
- * not ours, the original daemon's spool files, and the quota.
+ * not ours, the original daemon's spool files, the quota, and finished
+ * records written in batches (finished_before and state bytes).
  */
 #include <check.h>
 #include <dirent.h>
@@ -513,6 +514,173 @@ START_TEST(non_files_are_removed) {
 }
 END_TEST
 
+/* ---- finished records, written in batches ---------------------------------- */
+
+#define RECORD_SIZE(payload) (SPOOL_RECORD_HEADER_SIZE + strlen(HDR) + strlen(payload))
+
+/* Record i's offset when every payload is two bytes ("p0", "p1", ...). */
+static uint32_t offset_of(unsigned i) {
+        return SPOOL_FILE_HEADER_SIZE + i * (uint32_t) RECORD_SIZE("p0");
+}
+
+static void append_n(struct spool *s, unsigned n, struct spool_entry **ret) {
+        for (unsigned i = 0; i < n; i++) {
+                char payload[8];
+
+                snprintf(payload, sizeof(payload), "p%u", i % 10);
+                ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, 2, 1000, 42, &ret[i]), 0);
+        }
+}
+
+static void read_segment(void *buf, size_t len, off_t at) {
+        char path[PATH_MAX];
+        int fd;
+
+        segment_path(path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pread(fd, buf, len, at), (ssize_t) len);
+        close(fd);
+}
+
+static uint32_t finished_before_on_disk(void) {
+        uint8_t raw[4];
+
+        read_segment(raw, sizeof(raw), SPOOL_FINISHED_BEFORE_OFFSET);
+        return (uint32_t) raw[0] | (uint32_t) raw[1] << 8 | (uint32_t) raw[2] << 16 | (uint32_t) raw[3] << 24;
+}
+
+static char state_on_disk(unsigned i) {
+        char b;
+
+        read_segment(&b, 1, (off_t) offset_of(i) + SPOOL_STATE_OFFSET);
+        return b;
+}
+
+/* What a telemd started now would find, the first one still running (as
+ * after a SIGKILL: nothing more is written). */
+static void recovered(uint64_t *ret_records, uint64_t *ret_finished) {
+        struct spool *s = open_spool();
+
+        *ret_records = s->recovery.records;
+        *ret_finished = s->recovery.finished;
+        spool_close(s);
+}
+
+START_TEST(marks_in_order_move_finished_before) {
+        struct spool *s = open_spool();
+        struct spool_entry *e[5];
+        uint64_t records, finished;
+        char buf[SPOOL_DATA_MAX];
+
+        append_n(s, 5, e);
+        for (unsigned i = 0; i < 3; i++) {
+                spool_take(s, e[i]);
+                spool_finish(s, e[i], SPOOL_DELIVERED);
+        }
+        ck_assert_uint_eq(finished_before_on_disk(), 0); /* noted, not written yet */
+        spool_flush_marks(s);
+        /* One write for the three: no state byte was needed. */
+        ck_assert_uint_eq(finished_before_on_disk(), offset_of(3));
+        for (unsigned i = 0; i < 3; i++)
+                ck_assert_int_eq(state_on_disk(i), SPOOL_QUEUED);
+        recovered(&records, &finished);
+        ck_assert_uint_eq(records, 2);
+        ck_assert_uint_eq(finished, 3);
+        spool_close(s);
+        s = open_spool();
+        ck_assert_int_eq(spool_read(s, spool_first(s), buf), 0);
+        ck_assert_int_eq(memcmp(buf + strlen(HDR), "p3", 2), 0);
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(marks_out_of_order_write_state_bytes) {
+        struct spool *s = open_spool();
+        struct spool_entry *e[5];
+        uint64_t records, finished;
+
+        append_n(s, 5, e);
+        spool_finish(s, e[2], SPOOL_REJECTED);
+        spool_finish(s, e[0], SPOOL_DELIVERED);
+        spool_flush_marks(s);
+        ck_assert_uint_eq(finished_before_on_disk(), offset_of(1)); /* e[1] is not finished */
+        ck_assert_int_eq(state_on_disk(0), SPOOL_QUEUED);           /* covered by finished_before */
+        ck_assert_int_eq(state_on_disk(2), SPOOL_REJECTED);         /* beyond it: its own byte */
+        recovered(&records, &finished);
+        ck_assert_uint_eq(records, 3);
+        ck_assert_uint_eq(finished, 2);
+        /* Once e[1] is done, finished_before passes e[2] as well. */
+        spool_finish(s, e[1], SPOOL_DELIVERED);
+        spool_flush_marks(s);
+        ck_assert_uint_eq(finished_before_on_disk(), offset_of(3));
+        spool_close(s);
+}
+END_TEST
+
+START_TEST(marks_wait_for_a_batch) {
+        struct spool *s = open_spool();
+        struct spool_entry *e[SPOOL_MARKS_MAX + 6];
+        uint64_t records, finished;
+
+        append_n(s, SPOOL_MARKS_MAX + 6, e);
+        spool_finish(s, e[0], SPOOL_DELIVERED);
+        recovered(&records, &finished); /* not written yet: sent again, never lost */
+        ck_assert_uint_eq(records, SPOOL_MARKS_MAX + 6);
+        ck_assert_uint_eq(finished, 0);
+        for (unsigned i = 1; i <= SPOOL_MARKS_MAX; i++)
+                spool_finish(s, e[i], SPOOL_DELIVERED);
+        /* The (SPOOL_MARKS_MAX + 1)th finish wrote the first SPOOL_MARKS_MAX. */
+        recovered(&records, &finished);
+        ck_assert_uint_eq(finished, SPOOL_MARKS_MAX);
+        ck_assert_uint_eq(records, 6);
+        spool_close(s); /* closing writes the rest */
+        recovered(&records, &finished);
+        ck_assert_uint_eq(finished, SPOOL_MARKS_MAX + 1);
+        ck_assert_uint_eq(records, 5);
+}
+END_TEST
+
+static void set_finished_before(uint32_t at) {
+        char path[PATH_MAX];
+        int fd;
+
+        segment_path(path, sizeof(path));
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(spool_write_finished_before(fd, at), 0);
+        close(fd);
+}
+
+/* finished_before is trusted only at a valid record or the end of the
+ * file: any other value sends records again rather than lose one. */
+START_TEST(untrusted_finished_before) {
+        const uint32_t bad[] = { offset_of(1) + 10, offset_of(3) + 1, 5, UINT32_MAX };
+        struct spool *s = open_spool();
+        struct spool_entry *e[3];
+        uint64_t records, finished;
+
+        append_n(s, 3, e);
+        spool_close(s);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                set_finished_before(bad[i]);
+                recovered(&records, &finished);
+                ck_assert_uint_eq(records, 3);
+                ck_assert_uint_eq(finished, 0);
+        }
+        set_finished_before(offset_of(1));
+        recovered(&records, &finished);
+        ck_assert_uint_eq(records, 2);
+        ck_assert_uint_eq(finished, 1);
+        set_finished_before(offset_of(3)); /* the end of the file: every record */
+        s = open_spool();
+        ck_assert_uint_eq(s->recovery.finished, 3);
+        ck_assert_ptr_null(spool_first(s));
+        spool_close(s);
+        ck_assert_uint_eq(count_files(), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("telemd-spool");
         TCase *tc = tcase_create("spool");
@@ -535,6 +703,10 @@ int main(void) {
         tcase_add_test(tc, dirty_fds_unbounded);
         tcase_add_test(tc, unreadable_segment_is_kept);
         tcase_add_test(tc, non_files_are_removed);
+        tcase_add_test(tc, marks_in_order_move_finished_before);
+        tcase_add_test(tc, marks_out_of_order_write_state_bytes);
+        tcase_add_test(tc, marks_wait_for_a_batch);
+        tcase_add_test(tc, untrusted_finished_before);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }
