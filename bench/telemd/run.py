@@ -12,7 +12,8 @@ a noisy machine shifts both alike.
                 is compared with is measured right before and right after the
                 drain (telemd idle, backing off), and their mean taken: this
                 machine's speed changes within seconds, and a ceiling taken a
-                minute earlier made the ratio swing by half
+                minute earlier made the ratio swing by half. Runs whose two
+                ceilings differ by more than 10% are reported apart too
   outage        time for 1,000 records queued during an outage to reach the
                 sink after it comes back (and the part after the first arrival)
   latency       tm_send_record() p50/p99 against telemd (spool_sync_interval
@@ -230,6 +231,11 @@ class Bench:
                 self.stop(sink)
 
 
+# A run's ceiling is steady when the rates right before and right after its
+# drain differ by at most this share of their mean.
+STEADY = 0.10
+
+
 def med(values):
     return statistics.median(values)
 
@@ -245,7 +251,7 @@ def main():
 
     rows = {k: [] for k in ("raw", "curl", "drain", "outage", "outage_drain", "p50", "p99", "p50s", "p99s",
                             "cpu", "idle_rss", "peak_rss")}
-    ratios, cratios = [], []
+    ratios, cratios, steady_ratios = [], [], []
     for i in range(args.runs):
         _, cur = b.ceiling(args.records)
         rate, _, _, before, after = b.drain(args.records, bracket=True)
@@ -258,9 +264,12 @@ def main():
             rows[k].append(v)
         ratios.append(rate / raw)
         cratios.append(rate / cur)
+        steady = abs(before - after) <= STEADY * raw
+        if steady:
+            steady_ratios.append(rate / raw)
         print(f"run {i + 1}: sink {before:.0f}/s before, {after:.0f}/s after (curl client {cur:.0f}/s), "
-              f"telemd {rate:.0f}/s = {rate / raw:.0%}, outage drain {outage:.2f}s, p50 {p50}us p99 {p99}us",
-              flush=True)
+              f"telemd {rate:.0f}/s = {rate / raw:.0%}{'' if steady else ' (machine not steady)'}, "
+              f"outage drain {outage:.2f}s, p50 {p50}us p99 {p99}us", flush=True)
     wake = b.idle_wakeups(args.idle_seconds)
 
     print()
@@ -270,6 +279,9 @@ def main():
     print(f"{'sink ceiling, libcurl client, 4 conns (req/s)':52} {med(rows['curl']):12.0f}")
     print(f"{'telemd drain to the sink (records/s)':52} {med(rows['drain']):12.0f}")
     print(f"{'  ratio to the raw ceiling (per run, median)':52} {med(ratios):12.0%}")
+    steady = f"{med(steady_ratios):.0%}" if steady_ratios else "none"
+    print(f"{'  the same, runs with a steady ceiling only':52} {steady:>12} "
+          f"({len(steady_ratios)} of {len(ratios)})")
     print(f"{'  ratio to the libcurl ceiling (per run, median)':52} {med(cratios):12.0%}")
     print(f"{'1,000 records after an outage: server back -> all in (s)':52} {med(rows['outage']):12.2f}")
     print(f"{'  of which first to last delivery (s)':52} {med(rows['outage_drain']):12.2f}")
