@@ -18,7 +18,8 @@ a noisy machine shifts both alike.
                 sink after it comes back (and the part after the first arrival)
   latency       tm_send_record() p50/p99 against telemd (spool_sync_interval
                 100 ms and 0)
-  cpu           telemd CPU seconds per 1,000 records, intake plus delivery
+  cpu           telemd CPU seconds per 1,000 records, intake plus delivery;
+                and per record while draining alone (tick-counted: coarse)
   memory        telemd VmRSS at idle and VmHWM after the flood
   idle          context switches of telemd per minute at idle, empty queue
 
@@ -51,6 +52,7 @@ class Bench:
             "load": self.build / "bench/telemd/bench-load",
             "curl_load": self.build / "bench/telemd/bench-curl-load",
         }
+        self.drain_cpu_us = 0.0  # telemd CPU per record in the last drain()
         for name, path in self.bin.items():
             if not path.exists():
                 sys.exit(f"run.py: {path} is missing; build {self.build} first")
@@ -169,9 +171,11 @@ class Bench:
             try:
                 self.flood(conf, n)
                 before = self.ceiling(n, ("load",))[0] if bracket else None
+                cpu = self.cpu_seconds(d.pid)
                 back = time.monotonic()
                 sink = self.sink(port, expect=n)
                 first, last = self.sink_done(sink, timeout=600)
+                self.drain_cpu_us = (self.cpu_seconds(d.pid) - cpu) / n * 1e6
                 after = self.ceiling(n, ("load",))[0] if bracket else None
                 return (n - 1) / (last - first), last - back, last - first, before, after
             finally:
@@ -251,10 +255,11 @@ def main():
 
     rows = {k: [] for k in ("raw", "curl", "drain", "outage", "outage_drain", "p50", "p99", "p50s", "p99s",
                             "cpu", "idle_rss", "peak_rss")}
-    ratios, cratios, steady_ratios = [], [], []
+    ratios, cratios, steady_ratios, drain_cpu = [], [], [], []
     for i in range(args.runs):
         _, cur = b.ceiling(args.records)
         rate, _, _, before, after = b.drain(args.records, bracket=True)
+        drain_cpu.append(b.drain_cpu_us)
         raw = (before + after) / 2
         _, outage, outage_drain, _, _ = b.drain(1000)
         p50, p99 = b.latency(5000, 100)
@@ -283,6 +288,7 @@ def main():
     print(f"{'  the same, runs with a steady ceiling only':52} {steady:>12} "
           f"({len(steady_ratios)} of {len(ratios)})")
     print(f"{'  ratio to the libcurl ceiling (per run, median)':52} {med(cratios):12.0%}")
+    print(f"{'  telemd CPU per record while draining (us)':52} {med(drain_cpu):12.1f}")
     print(f"{'1,000 records after an outage: server back -> all in (s)':52} {med(rows['outage']):12.2f}")
     print(f"{'  of which first to last delivery (s)':52} {med(rows['outage_drain']):12.2f}")
     print(f"{'tm_send_record p50 / p99, sync interval 100 ms (us)':52} {med(rows['p50']):6.0f} /{med(rows['p99']):5.0f}")

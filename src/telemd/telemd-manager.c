@@ -323,7 +323,7 @@ int manager_start(struct manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the record journal: %m");
         m->spool->closer = (struct closer) { close_in_sync_thread, m };
-        journal_set_closer(m->journal, &m->spool->closer);
+        journal_set_closer(m->journal, &(struct closer) { close_in_sync_thread, m });
         r = setup_machine_id(m);
         if (r >= 0)
                 r = delivery_new(m, &m->delivery);

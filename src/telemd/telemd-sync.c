@@ -128,21 +128,26 @@ int syncer_fd(const struct syncer *s) {
         return s->efd;
 }
 
+/* Room for n more jobs in the queue; called with the lock held. */
+static int reserve(struct syncer *s, size_t n) {
+        size_t want = MAX(s->allocated * 2, s->n_jobs + n + 8);
+        struct sync_job *grown;
+
+        if (s->n_jobs + n <= s->allocated)
+                return 0;
+        grown = reallocarray(s->jobs, want, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        s->jobs = grown;
+        s->allocated = want;
+        return 0;
+}
+
 int syncer_submit(struct syncer *s, int *fds, unsigned n, uint64_t *ret_gen) {
-        unsigned slots = MAX(n, 1u);
-        int r = 0;
+        int r;
 
         pthread_mutex_lock(&s->lock);
-        if (s->n_jobs + slots > s->allocated) {
-                size_t want = MAX(s->allocated * 2, s->n_jobs + slots + 8);
-                struct sync_job *grown = reallocarray(s->jobs, want, sizeof(*grown));
-                if (!grown)
-                        r = -ENOMEM;
-                else {
-                        s->jobs = grown;
-                        s->allocated = want;
-                }
-        }
+        r = reserve(s, MAX(n, 1u));
         if (r == 0) {
                 s->submitted++;
                 for (unsigned i = 0; i < n; i++)
@@ -162,27 +167,18 @@ int syncer_submit(struct syncer *s, int *fds, unsigned n, uint64_t *ret_gen) {
 }
 
 void syncer_close(struct syncer *s, int fd) {
-        bool queued = false;
+        int r;
 
         if (fd < 0)
                 return;
         pthread_mutex_lock(&s->lock);
-        if (s->n_jobs == s->allocated) {
-                size_t want = MAX(s->allocated * 2, (size_t) 8);
-                struct sync_job *grown = reallocarray(s->jobs, want, sizeof(*grown));
-
-                if (grown) {
-                        s->jobs = grown;
-                        s->allocated = want;
-                }
-        }
-        if (s->n_jobs < s->allocated) {
+        r = reserve(s, 1);
+        if (r == 0) {
                 s->jobs[s->n_jobs++] = (struct sync_job) { fd, 0 };
                 pthread_cond_signal(&s->cond);
-                queued = true;
         }
         pthread_mutex_unlock(&s->lock);
-        if (!queued)
+        if (r < 0)
                 close(fd); /* no memory for the queue: here, then */
 }
 
