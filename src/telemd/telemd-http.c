@@ -46,7 +46,7 @@
 #define CONNECT_TIMEOUT_USEC (5 * 1000000ULL)
 #define REQUEST_TIMEOUT_USEC (10 * 1000000ULL)
 #define SWEEP_USEC (1000000ULL)
-#define PASS_ROUNDS 16
+#define PASS_ANSWERS 64
 
 struct request {
         TAILQ_ENTRY(request) link;
@@ -372,18 +372,23 @@ static void on_conn_io(struct conn *k, uint32_t revents) {
 }
 
 /* Every connection that is ready, in one pass of telemd's loop; then again
- * while more answers have come meanwhile, up to PASS_ROUNDS times. An
- * answer tends to arrive while the pass before it is handled, and taking it
- * here costs one epoll_wait() where going back to the loop costs two (the
- * loop's own, then this one). The bound keeps intake and timers waiting
- * for well under a millisecond. */
+ * while more answers have come meanwhile and requests wait to go out, up to
+ * PASS_ANSWERS in all. An answer tends to arrive while the ones before it
+ * are handled, and taking it here costs one epoll_wait() where going back to
+ * the loop costs two (the loop's own, then this one). Once no request waits,
+ * the loop gets its turn: delivery refills the queue there. The bound keeps
+ * intake and timers waiting for about a millisecond at most, however many
+ * connections there are. */
 static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct http_client *c = userdata;
         struct epoll_event ev[PROTO_MAX_PARALLEL];
+        unsigned handled = 0;
+        int n;
 
-        for (unsigned round = 0; round < PASS_ROUNDS; round++) {
-                int n = epoll_wait(c->epfd, ev, (int) ELEMENTSOF(ev), 0);
-
+        /* The first round always: an idle connection the server closed is
+         * handled (closed) here too. */
+        do {
+                n = epoll_wait(c->epfd, ev, (int) ELEMENTSOF(ev), 0);
                 for (int i = 0; i < n; i++) {
                         struct conn *k = ev[i].data.ptr;
 
@@ -391,9 +396,8 @@ static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata
                                 on_conn_io(k, ev[i].events);
                 }
                 report_done(c);
-                if (n <= 0 || c->n_busy == 0)
-                        break;
-        }
+                handled += (unsigned) MAX(n, 0);
+        } while (n > 0 && c->n_busy > 0 && !TAILQ_EMPTY(&c->pending) && handled < PASS_ANSWERS);
         return 0;
 }
 
