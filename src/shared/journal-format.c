@@ -4,97 +4,70 @@
  * The parser takes untrusted text: every field is bounded and checked.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "journal-format.h"
 #include "randid.h"
 #include "macro.h"
+#include "outbuf.h"
 #include "strutil.h"
 
 #define FIELDS 9
 
-/* Appending to a bounded line: memcpy rather than snprintf, as this runs
- * for every record telemd finishes. */
-struct line {
-        char *p, *end;
-        bool overflow;
-};
-
-static void put(struct line *l, const char *s, size_t n) {
-        if ((size_t) (l->end - l->p) < n) {
-                l->overflow = true;
-                return;
-        }
-        memcpy(l->p, s, n);
-        l->p += n;
-}
-
 /* s with RS and control characters as spaces. */
-static void put_clean(struct line *l, const char *s) {
+static void put_clean(struct outbuf *o, const char *s) {
         size_t n = strlen(s);
 
-        if ((size_t) (l->end - l->p) < n) {
-                l->overflow = true;
+        if ((size_t) (o->end - o->p) < n) {
+                o->overflow = true;
                 return;
         }
         for (size_t i = 0; i < n; i++)
-                l->p[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-        l->p += n;
+                o->p[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+        o->p += n;
 }
 
-static void put_u64(struct line *l, uint64_t v) {
-        char digits[20];
-        size_t n = 0;
-
-        do
-                digits[sizeof(digits) - ++n] = (char) ('0' + v % 10);
-        while ((v /= 10) > 0);
-        put(l, digits + sizeof(digits) - n, n);
-}
-
-static void put_i64(struct line *l, int64_t v) {
+static void put_i64(struct outbuf *o, int64_t v) {
         if (v < 0)
-                put(l, "-", 1);
-        put_u64(l, v < 0 ? -(uint64_t) v : (uint64_t) v);
+                outbuf_put(o, "-", 1);
+        outbuf_put_u64(o, v < 0 ? -(uint64_t) v : (uint64_t) v);
 }
 
-static void put_field(struct line *l, const char *s) {
-        put(l, s, strlen(s));
+static void put_rs(struct outbuf *o) {
+        outbuf_put(o, (const char[]) { JOURNAL_RS }, 1);
 }
 
-static void put_rs(struct line *l) {
-        put(l, (const char[]) { JOURNAL_RS }, 1);
-}
-
+/* memcpy() rather than snprintf(): this runs for every record telemd
+ * finishes. */
 int journal_line_format(const struct journal_entry *e, char *out, size_t size) {
-        struct line l = { .p = out, .end = out + size - 1 }; /* room for the NUL */
+        struct outbuf o;
 
         if (size == 0)
                 return -ENOBUFS;
-        put_field(&l, e->record_id);
-        put_rs(&l);
-        put_i64(&l, e->time);
-        put_rs(&l);
-        put_clean(&l, e->classification);
-        put_rs(&l);
-        put_clean(&l, e->event_id);
-        put_rs(&l);
-        put_field(&l, e->boot_id);
-        put_rs(&l);
-        put_field(&l, e->state);
-        put_rs(&l);
-        put_u64(&l, e->severity);
-        put_rs(&l);
-        put_u64(&l, e->uid);
-        put_rs(&l);
-        put_clean(&l, e->reason);
-        put(&l, "\n", 1);
-        if (l.overflow)
+        o = outbuf_make(out, size - 1); /* room for the NUL */
+        outbuf_puts(&o, e->record_id);
+        put_rs(&o);
+        put_i64(&o, e->time);
+        put_rs(&o);
+        put_clean(&o, e->classification);
+        put_rs(&o);
+        put_clean(&o, e->event_id);
+        put_rs(&o);
+        outbuf_puts(&o, e->boot_id);
+        put_rs(&o);
+        outbuf_puts(&o, e->state);
+        put_rs(&o);
+        outbuf_put_u64(&o, e->severity);
+        put_rs(&o);
+        outbuf_put_u64(&o, e->uid);
+        put_rs(&o);
+        put_clean(&o, e->reason);
+        outbuf_put(&o, "\n", 1);
+        if (o.overflow)
                 return -ENOBUFS;
-        *l.p = '\0';
-        return (int) (l.p - out);
+        *o.p = '\0';
+        return (int) (o.p - out);
 }
 
 static int field(const char *p, size_t len, char *out, size_t size) {

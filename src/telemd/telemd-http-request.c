@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "macro.h"
+#include "outbuf.h"
 #include "strutil.h"
 #include "telemd-http-request.h"
 
@@ -167,69 +168,39 @@ bool http_tidheader_plain(const char *tid) {
 
 /* ---- the request ---------------------------------------------------------- */
 
-struct out {
-        char *p, *end;
-        bool overflow;
-};
-
-static void put(struct out *o, const char *s, size_t n) {
-        if ((size_t) (o->end - o->p) < n) {
-                o->overflow = true;
-                return;
-        }
-        memcpy(o->p, s, n);
-        o->p += n;
-}
-
-static void puts_(struct out *o, const char *s) {
-        put(o, s, strlen(s));
-}
-
-/* A number in decimal: snprintf() would cost more than the rest of the
- * request together. */
-static void put_size(struct out *o, size_t v) {
-        char digits[24];
-        size_t n = 0;
-
-        do
-                digits[sizeof(digits) - ++n] = (char) ('0' + v % 10);
-        while ((v /= 10) > 0);
-        put(o, digits + sizeof(digits) - n, n);
-}
-
 /* One custom header line as libcurl sends it: "name:" alone when the value
  * is empty (the header block's "name: " is handed to libcurl as "name;"). */
-static void put_header_line(struct out *o, const char *line, size_t len) {
+static void put_header_line(struct outbuf *o, const char *line, size_t len) {
         const char *colon = memchr(line, ':', len);
         size_t v = colon ? (size_t) (colon - line) + 1 : len;
 
         while (v < len && line[v] == ' ')
                 v++;
-        put(o, line, colon && v == len ? (size_t) (colon - line) + 1 : len);
-        put(o, "\r\n", 2);
+        outbuf_put(o, line, colon && v == len ? (size_t) (colon - line) + 1 : len);
+        outbuf_put(o, "\r\n", 2);
 }
 
 /* The tidheader as libcurl treats a custom header: one with an empty value
  * (or no colon) is not sent at all. */
-static void put_tidheader(struct out *o, const char *tid) {
+static void put_tidheader(struct outbuf *o, const char *tid) {
         const char *colon = strchr(tid, ':');
 
         if (!colon || colon[1 + strspn(colon + 1, " \t")] == '\0')
                 return;
-        puts_(o, tid);
-        put(o, "\r\n", 2);
+        outbuf_puts(o, tid);
+        outbuf_put(o, "\r\n", 2);
 }
 
 ssize_t http_request_build(const struct http_target *t, const char *tidheader, const char *data, size_t data_len,
                            size_t header_size, char *buf, size_t size) {
-        struct out o = { .p = buf, .end = buf + size };
+        struct outbuf o = outbuf_make(buf, size);
         const char *p = data, *end = data + MIN(header_size, data_len);
 
-        puts_(&o, "POST ");
-        puts_(&o, t->path);
-        puts_(&o, " HTTP/1.1\r\nHost: ");
-        puts_(&o, t->host);
-        puts_(&o, "\r\nAccept: */*\r\n");
+        outbuf_puts(&o, "POST ");
+        outbuf_puts(&o, t->path);
+        outbuf_puts(&o, " HTTP/1.1\r\nHost: ");
+        outbuf_puts(&o, t->host);
+        outbuf_puts(&o, "\r\nAccept: */*\r\n");
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
@@ -238,10 +209,10 @@ ssize_t http_request_build(const struct http_target *t, const char *tidheader, c
                 p += n + 1;
         }
         put_tidheader(&o, tidheader);
-        puts_(&o, "Content-Type: application/text\r\nContent-Length: ");
-        put_size(&o, data_len - MIN(header_size, data_len));
-        puts_(&o, "\r\n\r\n");
-        put(&o, end, data_len - MIN(header_size, data_len));
+        outbuf_puts(&o, "Content-Type: application/text\r\nContent-Length: ");
+        outbuf_put_u64(&o, data_len - MIN(header_size, data_len));
+        outbuf_puts(&o, "\r\n\r\n");
+        outbuf_put(&o, end, data_len - MIN(header_size, data_len));
         return o.overflow ? -ENOBUFS : (ssize_t) (o.p - buf);
 }
 
