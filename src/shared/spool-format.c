@@ -152,6 +152,10 @@ uint64_t spool_finished_before(int fd, uint64_t file_size, char *buf) {
         return at == file_size || spool_record_read(fd, at, &h, buf) > 0 ? at : 0;
 }
 
+bool spool_record_is_finished(uint64_t offset, uint64_t finished_before, uint8_t state) {
+        return offset < finished_before || spool_state_is_final(state);
+}
+
 int spool_write_finished_before(int fd, uint32_t offset) {
         uint8_t raw[4];
         ssize_t n;

@@ -98,6 +98,10 @@ void spool_file_header(uint8_t out[SPOOL_FILE_HEADER_SIZE]);
  * SPOOL_DATA_MAX bytes. */
 uint64_t spool_finished_before(int fd, uint64_t file_size, char *buf);
 
+/* Whether the record at offset is finished: before the segment's trusted
+ * finished_before, or with a final state byte. */
+bool spool_record_is_finished(uint64_t offset, uint64_t finished_before, uint8_t state);
+
 /* Write a segment's finished_before. Returns 0 or -errno. */
 int spool_write_finished_before(int fd, uint32_t offset);
 

@@ -64,7 +64,7 @@ static int scan_segment(int fd, uint64_t size, struct seg_report *rep, ctl_recor
                         continue;
                 }
                 rep->records++;
-                if (off < before || spool_state_is_final(h.state))
+                if (spool_record_is_finished(off, before, h.state))
                         rep->finished++;
                 else {
                         rep->queued++;

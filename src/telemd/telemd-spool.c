@@ -9,10 +9,11 @@
  * those finished in order, a state byte each those finished out of order.
  * Losing such a write (SIGKILL before the batch, power cut) means the record
  * is sent again: the spool is at-least-once, never at-most-once. A segment
- * whose records are all finished is deleted. Recovery reads each segment in order and skips any record whose
- * header or checksum is wrong, resuming at the next offset where a whole
- * valid record starts: a torn tail or a damaged record is counted and
- * skipped, never fatal, and never takes good records after it along.
+ * whose records are all finished is deleted. Recovery reads each segment in
+ * order and skips any record whose header or checksum is wrong, resuming at
+ * the next offset where a whole valid record starts: a torn tail or a
+ * damaged record is counted and skipped, never fatal, and never takes good
+ * records after it along.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -184,7 +185,7 @@ static int recover_records(struct spool *s, struct segment *seg, uint64_t file_s
                         off = next;
                         continue;
                 }
-                if (off >= before && !spool_state_is_final(h.state)) {
+                if (!spool_record_is_finished(off, before, h.state)) {
                         if (!entry_new(s, seg, (uint32_t) off, &h))
                                 return -ENOMEM;
                         s->recovery.records++;
