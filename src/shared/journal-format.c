@@ -15,17 +15,20 @@
 
 #define FIELDS 9
 
-/* s with RS and control characters as spaces. */
-static void put_clean(struct outbuf *o, const char *s) {
-        size_t n = strlen(s);
+/* s, at most max bytes of it. */
+static void put_text(struct outbuf *o, const char *s, size_t max) {
+        outbuf_put(o, s, strnlen(s, max));
+}
 
-        if ((size_t) (o->end - o->p) < n) {
-                o->overflow = true;
+/* The same with RS and control characters as spaces. */
+static void put_clean(struct outbuf *o, const char *s, size_t max) {
+        size_t n = strnlen(s, max);
+        char *at = outbuf_reserve(o, n);
+
+        if (!at)
                 return;
-        }
         for (size_t i = 0; i < n; i++)
-                o->p[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-        o->p += n;
+                at[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
 }
 
 static void put_i64(struct outbuf *o, int64_t v) {
@@ -38,36 +41,53 @@ static void put_rs(struct outbuf *o) {
         outbuf_put(o, (const char[]) { JOURNAL_RS }, 1);
 }
 
-/* memcpy() rather than snprintf(): this runs for every record telemd
- * finishes. */
-int journal_line_format(const struct journal_entry *e, char *out, size_t size) {
+#define WIDTH(field) (sizeof(((struct journal_entry *) NULL)->field) - 1)
+
+/* No snprintf(): this runs for every record telemd finishes. */
+int journal_line_write(const struct journal_line *l, char *out, size_t size) {
         struct outbuf o;
 
         if (size == 0)
                 return -ENOBUFS;
         o = outbuf_make(out, size - 1); /* room for the NUL */
-        outbuf_puts(&o, e->record_id);
+        put_text(&o, l->record_id, WIDTH(record_id));
         put_rs(&o);
-        put_i64(&o, e->time);
+        put_i64(&o, l->time);
         put_rs(&o);
-        put_clean(&o, e->classification);
+        put_clean(&o, l->classification, WIDTH(classification));
         put_rs(&o);
-        put_clean(&o, e->event_id);
+        put_clean(&o, l->event_id, WIDTH(event_id));
         put_rs(&o);
-        outbuf_puts(&o, e->boot_id);
+        put_text(&o, l->boot_id, WIDTH(boot_id));
         put_rs(&o);
-        outbuf_puts(&o, e->state);
+        put_text(&o, l->state, WIDTH(state));
         put_rs(&o);
-        outbuf_put_u64(&o, e->severity);
+        outbuf_put_u64(&o, l->severity);
         put_rs(&o);
-        outbuf_put_u64(&o, e->uid);
+        outbuf_put_u64(&o, l->uid);
         put_rs(&o);
-        put_clean(&o, e->reason);
+        put_clean(&o, l->reason, WIDTH(reason));
         outbuf_put(&o, "\n", 1);
         if (o.overflow)
                 return -ENOBUFS;
         *o.p = '\0';
         return (int) (o.p - out);
+}
+
+int journal_line_format(const struct journal_entry *e, char *out, size_t size) {
+        const struct journal_line l = {
+                .record_id = e->record_id,
+                .time = e->time,
+                .classification = e->classification,
+                .event_id = e->event_id,
+                .boot_id = e->boot_id,
+                .state = e->state,
+                .severity = e->severity,
+                .uid = e->uid,
+                .reason = e->reason,
+        };
+
+        return journal_line_write(&l, out, size);
 }
 
 static int field(const char *p, size_t len, char *out, size_t size) {

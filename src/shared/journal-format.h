@@ -40,8 +40,24 @@ struct journal_entry {
         char reason[JOURNAL_REASON_MAX];
 };
 
-/* The line for e, newline included, NUL-terminated. Returns its length or
+/* One line's fields as they are written: NUL-terminated strings, each cut
+ * to what the same field of a journal_entry holds. telemd writes lines
+ * from these, pointing at what it has, instead of copying every field into
+ * an entry first. */
+struct journal_line {
+        const char *record_id;
+        int64_t time;
+        const char *classification, *event_id, *boot_id, *state;
+        unsigned severity;
+        uint32_t uid;
+        const char *reason;
+};
+
+/* The line, newline included, NUL-terminated. Returns its length or
  * -ENOBUFS. */
+int journal_line_write(const struct journal_line *l, char *out, size_t size);
+
+/* The same for an entry. */
 int journal_line_format(const struct journal_entry *e, char *out, size_t size);
 
 /* Parse one line (without or with its newline). Returns 0 or -EBADMSG. */

@@ -1,21 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Writing text into a buffer of fixed size (see outbuf.h). */
-#include <string.h>
-
 #include "outbuf.h"
-
-void outbuf_put(struct outbuf *o, const char *s, size_t n) {
-        if ((size_t) (o->end - o->p) < n) {
-                o->overflow = true;
-                return;
-        }
-        memcpy(o->p, s, n);
-        o->p += n;
-}
-
-void outbuf_puts(struct outbuf *o, const char *s) {
-        outbuf_put(o, s, strlen(s));
-}
 
 void outbuf_put_u64(struct outbuf *o, uint64_t v) {
         char digits[20];

@@ -118,7 +118,6 @@ static int parse_authority(char *auth, struct http_target *t) {
                 snprintf(t->host, sizeof(t->host), v6 ? "[%s]" : "%s", host);
         else
                 snprintf(t->host, sizeof(t->host), v6 ? "[%s]:%u" : "%s:%u", host, port);
-        snprintf(t->peer, sizeof(t->peer), "%s port %u", host, port);
         return 0;
 }
 
@@ -142,6 +141,22 @@ int http_target_parse(const char *url, struct http_target *ret) {
                 return -EPROTONOSUPPORT;
         snprintf(ret->path, sizeof(ret->path), "%s%s", path[0] == '/' ? "" : "/", path);
         return parse_authority(auth, ret);
+}
+
+void http_peer_name(const struct sockaddr_storage *addr, char *buf, size_t size) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        uint16_t port = 0;
+
+        if (addr->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) addr;
+                (void) inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+                port = ntohs(a->sin6_port);
+        } else if (addr->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *) addr;
+                (void) inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+                port = ntohs(a->sin_port);
+        }
+        snprintf(buf, size, "%s port %u", host, port);
 }
 
 int http_proxy_configured(void) {
@@ -169,38 +184,64 @@ bool http_tidheader_plain(const char *tid) {
 /* ---- the request ---------------------------------------------------------- */
 
 /* One custom header line as libcurl sends it: "name:" alone when the value
- * is empty (the header block's "name: " is handed to libcurl as "name;"). */
+ * is empty (the header block's "name: " is handed to libcurl as "name;").
+ * A line that ends in neither a space nor a colon has a value, and most
+ * do: only the others are looked at closely. */
 static void put_header_line(struct outbuf *o, const char *line, size_t len) {
-        const char *colon = memchr(line, ':', len);
-        size_t v = colon ? (size_t) (colon - line) + 1 : len;
+        size_t n = len;
+        char *at;
 
-        while (v < len && line[v] == ' ')
-                v++;
-        outbuf_put(o, line, colon && v == len ? (size_t) (colon - line) + 1 : len);
-        outbuf_put(o, "\r\n", 2);
-}
+        if (len > 0 && (line[len - 1] == ' ' || line[len - 1] == ':')) {
+                const char *colon = memchr(line, ':', len);
+                size_t v = colon ? (size_t) (colon - line) + 1 : len;
 
-/* The tidheader as libcurl treats a custom header: one with an empty value
- * (or no colon) is not sent at all. */
-static void put_tidheader(struct outbuf *o, const char *tid) {
-        const char *colon = strchr(tid, ':');
-
-        if (!colon || colon[1 + strspn(colon + 1, " \t")] == '\0')
+                while (v < len && line[v] == ' ')
+                        v++;
+                if (colon && v == len)
+                        n = (size_t) (colon - line) + 1;
+        }
+        at = outbuf_reserve(o, n + 2);
+        if (!at)
                 return;
-        outbuf_puts(o, tid);
-        outbuf_put(o, "\r\n", 2);
+        memcpy(at, line, n);
+        at[n] = '\r';
+        at[n + 1] = '\n';
 }
 
-ssize_t http_request_build(const struct http_target *t, const char *tidheader, const char *data, size_t data_len,
-                           size_t header_size, char *buf, size_t size) {
-        struct outbuf o = outbuf_make(buf, size);
-        const char *p = data, *end = data + MIN(header_size, data_len);
+int http_request_template_init(struct http_request_template *tpl, const struct http_target *t,
+                               const char *tidheader) {
+        const char *colon = strchr(tidheader, ':');
+        struct outbuf o = outbuf_make(tpl->head, sizeof(tpl->head));
 
         outbuf_puts(&o, "POST ");
         outbuf_puts(&o, t->path);
         outbuf_puts(&o, " HTTP/1.1\r\nHost: ");
         outbuf_puts(&o, t->host);
         outbuf_puts(&o, "\r\nAccept: */*\r\n");
+        if (o.overflow)
+                return -ENAMETOOLONG;
+        tpl->head_len = (size_t) (o.p - tpl->head);
+
+        o = outbuf_make(tpl->tail, sizeof(tpl->tail));
+        /* libcurl does not send a custom header with an empty value (or
+         * without a colon) at all. */
+        if (colon && colon[1 + strspn(colon + 1, " \t")] != '\0') {
+                outbuf_puts(&o, tidheader);
+                outbuf_put(&o, "\r\n", 2);
+        }
+        outbuf_puts(&o, "Content-Type: application/text\r\nContent-Length: ");
+        if (o.overflow)
+                return -ENAMETOOLONG;
+        tpl->tail_len = (size_t) (o.p - tpl->tail);
+        return 0;
+}
+
+ssize_t http_request_build(const struct http_request_template *tpl, const char *data, size_t data_len,
+                           size_t header_size, char *buf, size_t size) {
+        struct outbuf o = outbuf_make(buf, size);
+        const char *p = data, *end = data + MIN(header_size, data_len);
+
+        outbuf_put(&o, tpl->head, tpl->head_len);
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
@@ -208,17 +249,15 @@ ssize_t http_request_build(const struct http_target *t, const char *tidheader, c
                 put_header_line(&o, p, n);
                 p += n + 1;
         }
-        put_tidheader(&o, tidheader);
-        outbuf_puts(&o, "Content-Type: application/text\r\nContent-Length: ");
+        outbuf_put(&o, tpl->tail, tpl->tail_len);
         outbuf_put_u64(&o, data_len - MIN(header_size, data_len));
-        outbuf_puts(&o, "\r\n\r\n");
+        outbuf_put(&o, "\r\n\r\n", 4);
         outbuf_put(&o, end, data_len - MIN(header_size, data_len));
         return o.overflow ? -ENOBUFS : (ssize_t) (o.p - buf);
 }
 
-size_t http_request_size_max(const struct http_target *t, const char *tidheader, size_t data_len,
-                              size_t header_size) {
-        /* request line, Host, Accept, a CR per header line (at most one line
-         * per byte of the block), tidheader, Content-Type, Content-Length */
-        return 64 + strlen(t->path) + strlen(t->host) + data_len + header_size + strlen(tidheader) + 96;
+size_t http_request_size_max(const struct http_request_template *tpl, size_t data_len, size_t header_size) {
+        /* a CR per header line (at most one line per byte of the block), and
+         * Content-Length's digits and the blank line */
+        return tpl->head_len + data_len + header_size + tpl->tail_len + 32;
 }

@@ -16,8 +16,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+#include "telemd-proto.h"
 
 #define HTTP_HOST_MAX 64
 #define HTTP_PATH_MAX 1024
@@ -27,12 +30,18 @@ struct http_target {
         socklen_t addr_len;
         char host[HTTP_HOST_MAX]; /* the Host header's value */
         char path[HTTP_PATH_MAX]; /* the request target */
-        char peer[HTTP_HOST_MAX + 16]; /* "ADDRESS port PORT", for messages */
 };
 
 /* Parse url for the built-in client. Returns 0, or -EPROTONOSUPPORT if the
  * URL is for libcurl (see above), or -EINVAL if it is not a URL. */
 int http_target_parse(const char *url, struct http_target *ret);
+
+#define HTTP_PEER_MAX (INET6_ADDRSTRLEN + 16)
+
+/* "ADDRESS port PORT" for addr, as messages name a server. (The address is
+ * the canonical form, which is the form the URL had: see
+ * http_target_parse().) */
+void http_peer_name(const struct sockaddr_storage *addr, char *buf, size_t size);
 
 /* May the built-in client be used at all? Not when the environment names a
  * proxy (http_proxy, all_proxy, ALL_PROXY), which libcurl would honour. */
@@ -44,11 +53,25 @@ int http_proxy_configured(void);
  * its own then, the built-in client would send both. */
 bool http_tidheader_plain(const char *tidheader);
 
+/* The parts of every request that do not depend on the record, written
+ * once per configuration: the request line, Host and Accept before the
+ * record's header lines; the tidheader line, Content-Type and the name of
+ * Content-Length after them. */
+struct http_request_template {
+        char head[HTTP_PATH_MAX + HTTP_HOST_MAX + 64];
+        size_t head_len;
+        char tail[PROTO_TID_MAX + 64];
+        size_t tail_len;
+};
+
+/* Returns 0, or -ENAMETOOLONG if tidheader does not fit (PROTO_TID_MAX). */
+int http_request_template_init(struct http_request_template *tpl, const struct http_target *t,
+                               const char *tidheader);
+
 /* Write the request for a record (data: header block of header_size bytes,
  * then the payload) into buf. Returns its length or -ENOBUFS. */
-ssize_t http_request_build(const struct http_target *t, const char *tidheader, const char *data, size_t data_len,
+ssize_t http_request_build(const struct http_request_template *tpl, const char *data, size_t data_len,
                            size_t header_size, char *buf, size_t size);
 
 /* A buffer size that always holds the request for such a record. */
-size_t http_request_size_max(const struct http_target *t, const char *tidheader, size_t data_len,
-                             size_t header_size);
+size_t http_request_size_max(const struct http_request_template *tpl, size_t data_len, size_t header_size);

@@ -22,9 +22,16 @@ struct line {
         size_t len;
 };
 
+/* RFC 9110's token characters, by table: every header name of every answer
+ * is checked against it. */
+static const bool tchar[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+        ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+        ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
 static bool is_tchar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+        return tchar[(unsigned char) c];
 }
 
 static bool is_ows(char c) {
@@ -217,7 +224,18 @@ ssize_t http_response_head(struct http_response *r, const char *buf, size_t len,
         size_t pos = 0;
         int e;
 
-        *r = (struct http_response) {};
+        /* Field by field: the body buffer needs no clearing. */
+        r->status = 0;
+        r->keep_alive = false;
+        r->retry_after = 0;
+        r->mode = HTTP_BODY_NONE;
+        r->complete = false;
+        r->remaining = 0;
+        r->chunk_state = 0;
+        r->chunk_digits = 0;
+        r->line_len = 0;
+        r->body[0] = '\0';
+        r->body_len = 0;
         if (!next_line(buf, MIN(len, (size_t) HTTP_HEAD_MAX), &pos, &l))
                 return len >= HTTP_HEAD_MAX ? -E2BIG : 0;
         e = parse_status_line(r, &l);

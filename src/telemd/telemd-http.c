@@ -53,7 +53,6 @@ struct request {
         uint64_t id;
         struct sockaddr_storage addr; /* where it goes: the server when it was taken */
         socklen_t addr_len;
-        char peer[HTTP_HOST_MAX + 16];
         bool retried; /* already tried again after a stale connection */
         size_t len;
         size_t capacity; /* of bytes */
@@ -88,7 +87,7 @@ struct http_client {
         void *userdata;
         bool configured;
         struct http_target target;
-        char tidheader[PROTO_TID_MAX];
+        struct http_request_template tpl;
         unsigned max_parallel;
         struct request_list pending;
         struct request_list spare; /* finished requests, their memory kept for the next ones */
@@ -184,7 +183,10 @@ static void report(struct http_client *c, uint64_t id, enum proto_outcome outcom
                    const char *message) {
         struct proto_result *r = &c->done[c->n_done++];
 
-        *r = (struct proto_result) { .id = id, .outcome = outcome, .status = status, .retry_after = retry_after };
+        r->id = id;
+        r->outcome = outcome;
+        r->status = status;
+        r->retry_after = retry_after;
         strscpy(r->message, message ? message : "", sizeof(r->message));
 }
 
@@ -202,7 +204,7 @@ static void report_done(struct http_client *c) {
 static void conn_fail(struct conn *k, int error, const char *what) {
         struct http_client *c = k->client;
         struct request *q = TAKE_PTR(k->req);
-        char message[PROTO_MESSAGE_MAX];
+        char message[PROTO_MESSAGE_MAX], peer[HTTP_PEER_MAX];
         bool stale = k->reused && k->answer_bytes == 0 && error != ETIMEDOUT;
 
         conn_close(k);
@@ -210,7 +212,8 @@ static void conn_fail(struct conn *k, int error, const char *what) {
                 q->retried = true;
                 TAILQ_INSERT_HEAD(&c->pending, q, link);
         } else if (q) {
-                snprintf(message, sizeof(message), "%s %s: %s", what, q->peer, strerror(error));
+                http_peer_name(&q->addr, peer, sizeof(peer));
+                snprintf(message, sizeof(message), "%s %s: %s", what, peer, strerror(error));
                 report(c, q->id, PROTO_RETRY, 0, 0, message);
                 request_done(c, q);
         }
@@ -222,13 +225,14 @@ static void conn_answered(struct conn *k) {
         struct http_client *c = k->client;
         struct request *q = TAKE_PTR(k->req);
         enum proto_outcome outcome = proto_outcome_of_status(k->resp.status);
-        char message[PROTO_MESSAGE_MAX] = "";
+        char message[PROTO_MESSAGE_MAX];
         /* Not kept: bytes beyond the answer (not a server to trust), an
          * answer before the whole request was written, or a slot above
          * max_parallel after a reload. */
         bool keep = k->resp.keep_alive && k->in_len == 0 && k->sent == q->len &&
                     (unsigned) (k - c->conns) < c->max_parallel;
 
+        message[0] = '\0';
         if (outcome != PROTO_DELIVERED)
                 proto_describe_answer(k->resp.status, k->resp.body, message, sizeof(message));
         c->n_busy--;
@@ -572,11 +576,12 @@ int http_client_configure(struct http_client *c, const struct proto_config *pc) 
         int r = http_proxy_configured() || !http_tidheader_plain(pc->tidheader) ? -EPROTONOSUPPORT
                                                                                 : http_target_parse(pc->server, &t);
 
+        if (r == 0)
+                r = http_request_template_init(&c->tpl, &t, pc->tidheader);
         c->configured = r == 0;
         if (r < 0)
                 return r;
         c->target = t;
-        strscpy(c->tidheader, pc->tidheader, sizeof(c->tidheader));
         c->max_parallel = CLAMP(pc->max_parallel, 1u, (unsigned) PROTO_MAX_PARALLEL);
         for (unsigned i = 0; i < PROTO_MAX_PARALLEL; i++)
                 if (c->conns[i].state == CONN_IDLE &&
@@ -594,11 +599,11 @@ int http_client_post(struct http_client *c, uint64_t id, const char *data, uint3
                 return -EINVAL;
         if (c->n_held >= PROTO_WINDOW)
                 return -EBUSY;
-        size = http_request_size_max(&c->target, c->tidheader, data_len, header_size);
+        size = http_request_size_max(&c->tpl, data_len, header_size);
         q = request_new(c, size);
         if (!q)
                 return -ENOMEM;
-        n = http_request_build(&c->target, c->tidheader, data, data_len, header_size, q->bytes, size);
+        n = http_request_build(&c->tpl, data, data_len, header_size, q->bytes, size);
         if (n < 0) {
                 request_done(c, q);
                 return (int) n;
@@ -606,9 +611,8 @@ int http_client_post(struct http_client *c, uint64_t id, const char *data, uint3
         q->id = id;
         q->len = (size_t) n;
         q->retried = false;
-        q->addr = c->target.addr;
+        memcpy(&q->addr, &c->target.addr, c->target.addr_len);
         q->addr_len = c->target.addr_len;
-        strscpy(q->peer, c->target.peer, sizeof(q->peer));
         TAILQ_INSERT_TAIL(&c->pending, q, link);
         c->n_held++;
         /* Out at once if a connection is free; a result (a connection that

@@ -148,29 +148,48 @@ static int rotate(struct journal *j) {
         return 0;
 }
 
-static void append_line(struct journal *j, const struct journal_entry *e) {
-        char line[JOURNAL_LINE_MAX];
-        int n = journal_line_format(e, line, sizeof(line));
-
-        if (n < 0 || j->fd < 0)
-                return;
+/* Make room for a line: flush what is buffered, or rotate when the file is
+ * full. Returns false if the line cannot be written. */
+static bool room_for_line(struct journal *j) {
+        if (j->fd < 0)
+                return false;
         if (j->lines + j->out_lines >= j->max_lines) {
                 journal_flush(j);
                 if (rotate(j) < 0)
-                        return;
+                        return false;
                 j->fd = safe_close(j->fd);
                 if (open_journal_file(j) < 0) {
                         warn_once(j, -EIO, "reopen the journal");
-                        return;
+                        return false;
                 }
         }
-        if (!j->out && !(j->out = malloc(JOURNAL_BUFFER)))
-                return write_lines(j, line, (size_t) n, 1);
-        if (j->out_len + (size_t) n > JOURNAL_BUFFER)
+        if (!j->out && !(j->out = malloc(JOURNAL_BUFFER))) {
                 journal_flush(j);
-        memcpy(j->out + j->out_len, line, (size_t) n);
-        j->out_len += (size_t) n;
-        j->out_lines++;
+                return true; /* written one at a time, from the stack */
+        }
+        if (JOURNAL_BUFFER - j->out_len < JOURNAL_LINE_MAX)
+                journal_flush(j);
+        return true;
+}
+
+/* The line goes straight into the buffer, without a copy on the way. */
+static void append_line(struct journal *j, const struct journal_line *l) {
+        char line[JOURNAL_LINE_MAX];
+        int n;
+
+        if (!room_for_line(j))
+                return;
+        if (!j->out) {
+                n = journal_line_write(l, line, sizeof(line));
+                if (n > 0)
+                        write_lines(j, line, (size_t) n, 1);
+                return;
+        }
+        n = journal_line_write(l, j->out + j->out_len, JOURNAL_LINE_MAX);
+        if (n > 0) {
+                j->out_len += (size_t) n;
+                j->out_lines++;
+        }
 }
 
 /* A severity as the journal shows it, 0 to 4; atoi() and a clamp, without
@@ -242,23 +261,22 @@ void journal_fields_from_block(const char *block, size_t len, struct journal_fie
         ret->severity = severity_of(sev);
 }
 
-static void entry_set_fields(struct journal_entry *e, const struct journal_fields *f) {
-        strscpy(e->classification, f->classification, sizeof(e->classification));
-        strscpy(e->event_id, f->event_id, sizeof(e->event_id));
-        e->severity = f->severity;
-}
-
 void journal_taken(struct journal *j, const char *record_id, const struct header_view *view, uint32_t uid,
                    const char *state) {
-        struct journal_entry e = { .time = time(NULL), .uid = uid };
         struct journal_fields f;
 
-        strscpy(e.record_id, record_id, sizeof(e.record_id));
-        strscpy(e.boot_id, j->boot_id, sizeof(e.boot_id));
-        strscpy(e.state, state, sizeof(e.state));
         fields_from_view(view, &f);
-        entry_set_fields(&e, &f);
-        append_line(j, &e);
+        append_line(j, &(const struct journal_line) {
+                .record_id = record_id,
+                .time = time(NULL),
+                .classification = f.classification,
+                .event_id = f.event_id,
+                .boot_id = j->boot_id,
+                .state = state,
+                .severity = f.severity,
+                .uid = uid,
+                .reason = "",
+        });
         /* A record just sent is listed at once (people look for it right
          * away); this also writes the lines buffered before it, in order. */
         journal_flush(j);
@@ -266,21 +284,25 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
                       const char *reason, const struct journal_fields *fields) {
-        struct journal_entry je = { .time = time(NULL), .uid = e->uid };
         char buf[TM_HEADER_BLOCK_MAX + 64];
-        struct journal_fields read;
+        struct journal_fields read = {};
 
-        strscpy(je.record_id, e->record_id, sizeof(je.record_id));
-        strscpy(je.boot_id, j->boot_id, sizeof(je.boot_id));
-        strscpy(je.state, spool_state_to_string((uint8_t) state), sizeof(je.state));
-        strscpy(je.reason, reason ? reason : "", sizeof(je.reason));
-        if (!fields && e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0) {
-                journal_fields_from_block(buf, e->header_size, &read);
+        if (!fields) {
+                if (e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0)
+                        journal_fields_from_block(buf, e->header_size, &read);
                 fields = &read;
         }
-        if (fields)
-                entry_set_fields(&je, fields);
-        append_line(j, &je);
+        append_line(j, &(const struct journal_line) {
+                .record_id = e->record_id,
+                .time = time(NULL),
+                .classification = fields->classification,
+                .event_id = fields->event_id,
+                .boot_id = j->boot_id,
+                .state = spool_state_to_string((uint8_t) state),
+                .severity = fields->severity,
+                .uid = e->uid,
+                .reason = reason ? reason : "",
+        });
 }
 
 /* ---- retained copies ----------------------------------------------------- */

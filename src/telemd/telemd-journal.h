@@ -34,7 +34,8 @@ struct journal_fields {
 };
 
 /* Take the fields from a canonical header block (as spooled). A field that
- * is missing or holds a control character stays empty. */
+ * is missing, out of its place or too long stays empty; control characters
+ * are made spaces when the line is written. */
 void journal_fields_from_block(const char *block, size_t len, struct journal_fields *ret);
 
 int journal_open(const struct telem_config *c, struct journal **ret);

@@ -218,12 +218,14 @@ END_TEST
 /* ---- URLs and requests ----------------------------------------------------- */
 
 START_TEST(urls) {
+        char peer[HTTP_PEER_MAX];
         struct http_target t;
 
         ck_assert_int_eq(http_target_parse("http://127.0.0.1:8080/v2/collector", &t), 0);
         ck_assert_str_eq(t.host, "127.0.0.1:8080");
         ck_assert_str_eq(t.path, "/v2/collector");
-        ck_assert_str_eq(t.peer, "127.0.0.1 port 8080");
+        http_peer_name(&t.addr, peer, sizeof(peer));
+        ck_assert_str_eq(peer, "127.0.0.1 port 8080");
         ck_assert_int_eq(http_target_parse("HTTP://10.1.2.3", &t), 0);
         ck_assert_str_eq(t.host, "10.1.2.3");
         ck_assert_str_eq(t.path, "/");
@@ -233,6 +235,8 @@ START_TEST(urls) {
         ck_assert_int_eq(http_target_parse("http://[::1]:9000/x%20y", &t), 0);
         ck_assert_str_eq(t.host, "[::1]:9000");
         ck_assert_str_eq(t.path, "/x%20y");
+        http_peer_name(&t.addr, peer, sizeof(peer));
+        ck_assert_str_eq(peer, "::1 port 9000");
 
         /* libcurl's */
         static const char *const curl[] = {
@@ -259,13 +263,16 @@ START_TEST(tidheaders_libcurl_writes_itself) {
 END_TEST
 
 START_TEST(request_bytes) {
-        static const char block[] = "record_format_version: 4\nclassification: org.test/a/b\nbuild: \n";
+        static const char block[] = "record_format_version: 4\nclassification: org.test/a/b\nbuild: \n"
+                                    "board_name:\nkernel_version: 6.1 \nhost_type:  \n";
         static const char payload[] = "hello\nworld";
         const char *want = "POST /v2/collector HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n"
                            "record_format_version: 4\r\nclassification: org.test/a/b\r\nbuild:\r\n"
+                           "board_name:\r\nkernel_version: 6.1 \r\nhost_type:\r\n"
                            "X-Telemetry-TID: abc\r\nContent-Type: application/text\r\nContent-Length: 11\r\n\r\n"
                            "hello\nworld";
         char data[256], buf[512];
+        struct http_request_template tpl, no_tid;
         struct http_target t;
         size_t hs = strlen(block), len = hs + strlen(payload);
         ssize_t n;
@@ -273,15 +280,19 @@ START_TEST(request_bytes) {
         memcpy(data, block, hs);
         memcpy(data + hs, payload, strlen(payload));
         ck_assert_int_eq(http_target_parse("http://127.0.0.1:8080/v2/collector", &t), 0);
-        ck_assert_uint_le(strlen(want), http_request_size_max(&t, "X-Telemetry-TID: abc", len, hs));
-        n = http_request_build(&t, "X-Telemetry-TID: abc", data, len, hs, buf, sizeof(buf));
+        ck_assert_int_eq(http_request_template_init(&tpl, &t, "X-Telemetry-TID: abc"), 0);
+        ck_assert_uint_le(strlen(want), http_request_size_max(&tpl, len, hs));
+        n = http_request_build(&tpl, data, len, hs, buf, sizeof(buf));
         ck_assert_int_eq(n, (ssize_t) strlen(want));
         ck_assert(memcmp(buf, want, (size_t) n) == 0);
 
         /* an empty tidheader is not sent; a buffer too small is refused */
-        n = http_request_build(&t, "X-Telemetry-TID: ", data, len, hs, buf, sizeof(buf));
+        ck_assert_int_eq(http_request_template_init(&no_tid, &t, "X-Telemetry-TID: "), 0);
+        n = http_request_build(&no_tid, data, len, hs, buf, sizeof(buf));
         ck_assert_int_eq(n, (ssize_t) strlen(want) - (ssize_t) strlen("X-Telemetry-TID: abc\r\n"));
-        ck_assert_int_eq(http_request_build(&t, "X-Telemetry-TID: abc", data, len, hs, buf, 100), -ENOBUFS);
+        for (size_t size = 0; size < strlen(want); size++)
+                ck_assert_int_eq(http_request_build(&tpl, data, len, hs, buf, size), -ENOBUFS);
+        ck_assert_int_eq(http_request_build(&tpl, data, len, hs, buf, strlen(want)), (ssize_t) strlen(want));
 }
 END_TEST
 
@@ -289,13 +300,15 @@ START_TEST(content_length_digits) {
         static const size_t lengths[] = { 0, 9, 10, 99, 1000, 65536 };
         static char data[70000], buf[71000];
         static const char block[] = "record_format_version: 4\n";
+        struct http_request_template tpl;
         struct http_target t;
 
         ck_assert_int_eq(http_target_parse("http://127.0.0.1/x", &t), 0);
+        ck_assert_int_eq(http_request_template_init(&tpl, &t, ""), 0);
         memcpy(data, block, strlen(block));
         for (size_t i = 0; i < ELEMENTSOF(lengths); i++) {
                 char want[64];
-                ssize_t n = http_request_build(&t, "", data, strlen(block) + lengths[i], strlen(block), buf,
+                ssize_t n = http_request_build(&tpl, data, strlen(block) + lengths[i], strlen(block), buf,
                                                sizeof(buf));
 
                 ck_assert_int_gt(n, 0);
