@@ -105,6 +105,44 @@ START_TEST(journal_buffer_too_small) {
 }
 END_TEST
 
+/* A line written from pointers (as telemd does) is the line of the entry
+ * that holds the same fields: each one cut to the entry's width. */
+START_TEST(journal_line_from_pointers) {
+        char reason[2 * JOURNAL_REASON_MAX], class[2 * TM_MAX_CLASS_LENGTH], a[JOURNAL_LINE_MAX],
+                b[JOURNAL_LINE_MAX];
+        struct journal_entry e = sample, got;
+        struct journal_line l = {
+                .record_id = sample.record_id,
+                .time = sample.time,
+                .classification = class,
+                .event_id = sample.event_id,
+                .boot_id = sample.boot_id,
+                .state = sample.state,
+                .severity = sample.severity,
+                .uid = sample.uid,
+                .reason = reason,
+        };
+        int n;
+
+        memset(reason, 'r', sizeof(reason) - 1);
+        reason[sizeof(reason) - 1] = '\0';
+        memset(class, 'c', sizeof(class) - 1);
+        class[sizeof(class) - 1] = '\0';
+        /* the entry holds them cut to its widths */
+        memcpy(e.reason, reason, sizeof(e.reason) - 1);
+        e.reason[sizeof(e.reason) - 1] = '\0';
+        memcpy(e.classification, class, sizeof(e.classification) - 1);
+        e.classification[sizeof(e.classification) - 1] = '\0';
+        n = journal_line_write(&l, a, sizeof(a));
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_eq(journal_line_format(&e, b, sizeof(b)), n);
+        ck_assert_str_eq(a, b);
+        ck_assert_int_eq(parse_str(a, &got), 0);
+        ck_assert_uint_eq(strlen(got.reason), JOURNAL_REASON_MAX - 1);
+        ck_assert_uint_eq(strlen(got.classification), TM_MAX_CLASS_LENGTH);
+}
+END_TEST
+
 START_TEST(journal_numbers) {
         struct journal_entry e = sample, got;
         char line[JOURNAL_LINE_MAX];
@@ -312,6 +350,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, journal_original_fields_first);
         tcase_add_test(tc, journal_cleans_text_fields);
         tcase_add_test(tc, journal_buffer_too_small);
+        tcase_add_test(tc, journal_line_from_pointers);
         tcase_add_test(tc, journal_numbers);
         tcase_add_test(tc, journal_refuses_bad_lines);
         tcase_add_test(tc, state_round_trip);
