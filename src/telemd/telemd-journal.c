@@ -163,10 +163,8 @@ static bool room_for_line(struct journal *j) {
                         return false;
                 }
         }
-        if (!j->out && !(j->out = malloc(JOURNAL_BUFFER))) {
-                journal_flush(j);
-                return true; /* written one at a time, from the stack */
-        }
+        if (!j->out && !(j->out = malloc(JOURNAL_BUFFER)))
+                return true; /* nothing buffered: written one at a time, from the stack */
         if (JOURNAL_BUFFER - j->out_len < JOURNAL_LINE_MAX)
                 journal_flush(j);
         return true;
