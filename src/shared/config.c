@@ -148,7 +148,7 @@ static const char *check_string(enum config_type type, const char *v) {
         case CONFIG_SOCKET:
                 if (v[0] != '/')
                         return "an absolute path is required";
-                return strlen(v) < sizeof(((struct sockaddr_un *) NULL)->sun_path)
+                return strlen(v) < SIZEOF_FIELD(struct sockaddr_un, sun_path)
                                ? NULL
                                : "the path is too long for a unix socket (at most 107 bytes)";
         case CONFIG_HEADER: {

@@ -41,7 +41,7 @@ static void put_rs(struct outbuf *o) {
         outbuf_put(o, (const char[]) { JOURNAL_RS }, 1);
 }
 
-#define WIDTH(field) (sizeof(((struct journal_entry *) NULL)->field) - 1)
+#define WIDTH(field) (SIZEOF_FIELD(struct journal_entry, field) - 1)
 
 /* No snprintf(): this runs for every record telemd finishes. */
 int journal_line_write(const struct journal_line *l, char *out, size_t size) {

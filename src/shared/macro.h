@@ -26,6 +26,8 @@
 #define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
 
 #define STRLEN(s) (sizeof(s) - 1)
+/* The size of a member of a struct type, without an object of it. */
+#define SIZEOF_FIELD(type, member) sizeof(((type *) NULL)->member)
 
 /* Hand over a pointer or fd, leaving the old variable empty. */
 #define TAKE_PTR(p)                              \

@@ -24,7 +24,7 @@ struct field {
         size_t offset, size;
 };
 
-#define F(k, t) { #k, t, offsetof(struct telemd_state, k), sizeof(((struct telemd_state *) 0)->k) }
+#define F(k, t) { #k, t, offsetof(struct telemd_state, k), SIZEOF_FIELD(struct telemd_state, k) }
 
 static const struct field fields[] = {
         F(pid, FIELD_I64),

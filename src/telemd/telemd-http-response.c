@@ -5,6 +5,7 @@
  * bodies, so that an answer split anywhere across reads decodes the same.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -224,18 +225,8 @@ ssize_t http_response_head(struct http_response *r, const char *buf, size_t len,
         size_t pos = 0;
         int e;
 
-        /* Field by field: the body buffer needs no clearing. */
-        r->status = 0;
-        r->keep_alive = false;
-        r->retry_after = 0;
-        r->mode = HTTP_BODY_NONE;
-        r->complete = false;
-        r->remaining = 0;
-        r->chunk_state = 0;
-        r->chunk_digits = 0;
-        r->line_len = 0;
+        memset(r, 0, offsetof(struct http_response, body));
         r->body[0] = '\0';
-        r->body_len = 0;
         if (!next_line(buf, MIN(len, (size_t) HTTP_HEAD_MAX), &pos, &l))
                 return len >= HTTP_HEAD_MAX ? -E2BIG : 0;
         e = parse_status_line(r, &l);

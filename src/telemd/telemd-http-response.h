@@ -38,8 +38,9 @@ struct http_response {
         int chunk_state;
         unsigned chunk_digits;
         unsigned line_len;
-        char body[HTTP_MESSAGE_MAX]; /* the start of the body, NUL-terminated */
         size_t body_len;
+        /* Last: a new answer clears everything before it, not this buffer. */
+        char body[HTTP_MESSAGE_MAX]; /* the start of the body, NUL-terminated */
 };
 
 /* Parse the head at the start of buf. Returns its length once complete (r is
