@@ -134,11 +134,26 @@ void journal_set_closer(struct journal *j, const struct closer *c) {
 }
 
 /* Keep one older generation: the current file becomes it. The one it
- * replaces is held open across the rename, so that freeing its blocks
- * happens when the closer closes it, not inside renameat(). */
+ * replaces is held open while it is removed, so that freeing its blocks
+ * happens when the closer closes it, not in the event loop.
+ *
+ * It is removed before the rename, not renamed over: when a rename replaces
+ * a file, ext4 (auto_da_alloc, on by default) allocates the blocks of the
+ * file renamed and starts writing it back at once. That made every rotation
+ * write a journal file out, 40 us in renameat() instead of 11 us and disk
+ * traffic after it, even when the next rotation deleted the file a moment
+ * later, as in a drain. Without it, the flusher writes the journal back
+ * like any other file, or never if it is gone by then. A reader may find
+ * no journal.1 for that instant; a crash in it loses only the older
+ * generation, which was going anyway. */
 static int rotate(struct journal *j) {
         int old = openat(j->dirfd, JOURNAL_OLD_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
+        if (unlinkat(j->dirfd, JOURNAL_OLD_FILE, 0) < 0 && errno != ENOENT) {
+                warn_once(j, -errno, "remove the older journal");
+                safe_close(old);
+                return -1;
+        }
         if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
                 warn_once(j, -errno, "rotate the journal");
                 safe_close(old);
