@@ -79,6 +79,7 @@ struct delivery {
         char last_error[256];
 };
 
+static uint64_t back_off(struct delivery *d, uint64_t retry_after, const char *why);
 static void fail(struct delivery *d, uint64_t retry_after, const char *why);
 
 static uint64_t now_usec(struct delivery *d, clockid_t clock) {
@@ -235,9 +236,11 @@ static int read_back(struct delivery *d, struct spool_entry *e) {
          * bytes are gone does not, nor one that fails again and again:
          * it would hold up every record behind it. */
         if (r != -EBADMSG && ++e->read_failures < READ_ATTEMPTS_MAX) {
-                log_warning_errno(r, "Cannot read record %s back from the spool in %s: %m; trying again later",
-                                  e->record_id, m->config.spool_dir);
-                fail(d, 0, "cannot read the spool");
+                /* Not the server's failure: say so, not "Delivery failed". */
+                uint64_t delay = back_off(d, 0, "cannot read a record back from the spool");
+
+                log_warning_errno(r, "Cannot read record %s back from the spool in %s: %m; trying again in %.1fs",
+                                  e->record_id, m->config.spool_dir, (double) delay / 1e6);
                 return 1;
         }
         log_error_errno(r, "Cannot read record %s back from the spool in %s: %m; dropping it", e->record_id,
@@ -354,9 +357,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- finished transfers -------------------------------------------------- */
 
-/* A failure that may be retried: back off (once per probe, not once per
- * transfer that was already under way). */
-static void fail(struct delivery *d, uint64_t retry_after, const char *why) {
+/* Stop starting transfers for the next backoff delay, then probe with one;
+ * why is what the status shows. Returns the delay in microseconds. */
+static uint64_t back_off(struct delivery *d, uint64_t retry_after, const char *why) {
         uint64_t delay;
 
         strscpy(d->last_error, why, sizeof(d->last_error));
@@ -365,9 +368,17 @@ static void fail(struct delivery *d, uint64_t retry_after, const char *why) {
         d->not_before = now_usec(d, CLOCK_MONOTONIC) + delay;
         d->backoff_until_rt = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC + delay / USEC_PER_SEC;
         d->probing = true;
+        delivery_kick(d);
+        return delay;
+}
+
+/* A delivery failure that may be retried: back off (once per probe, not
+ * once per transfer that was already under way). */
+static void fail(struct delivery *d, uint64_t retry_after, const char *why) {
+        uint64_t delay = back_off(d, retry_after, why);
+
         log_warning("Delivery to %s failed (%s); %u records queued, retrying in %.1fs", d->m->config.server,
                     d->last_error, d->m->spool->n_queued + d->m->spool->n_in_flight, (double) delay / 1e6);
-        delivery_kick(d);
 }
 
 static void on_success(struct delivery *d) {

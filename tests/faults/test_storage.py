@@ -237,6 +237,41 @@ class Storage(unittest.TestCase):
         self.assertRegex(log, r"corrupt or torn tails skipped")
         self.assertRegex(log, r"[1-9]\d* foreign or unusable files removed")
 
+    def test_segment_cut_live(self):
+        """A segment cut short under a running telemd: the records past the
+        cut cannot be read back when their turn comes. Each is dropped,
+        logged and counted once, without a backoff, and nothing else waits."""
+        title = "spool segment cut while telemd runs"
+        done = ("a segment cut in the middle of a record while telemd was running and the server answered 503; "
+                "240 records of 2000 bytes in 64 KiB segments, then the server answers 201")
+        with Case("spool-cut-live", "fault", title, done) as c:
+            self.d = Telemd(self.w, self.s.url, spool_max_size=1024).start()  # 64 KiB segments
+            acked, errors = Flood(self.d.config, 240, threads=1, prefix="cut", size=2000).wait()
+            self.assertEqual(errors, {})
+            segs = sorted(p for p in (self.w / "spool").iterdir() if p.name.startswith("seg-"))
+            self.assertGreaterEqual(len(segs), 4, "the flood must fill several segments")
+            # Not the first segment: telemd has read ahead in it for its probes.
+            p = segs[2]
+            recs = segment_records(p)
+            cut_rec = recs[len(recs) // 2]
+            cut = cut_rec[0] + cut_rec[1] // 2
+            os.truncate(p, cut)
+            gone = {r[2] for r in recs if r[0] + r[1] > cut}
+            self.drain()
+            stored = ids_in_bodies(stored_bodies(self.s), "cut")
+            lost, dups, fig = account(acked - gone, [i for i in stored if i not in gone])
+            c.figures(records_in_segment=len(recs), destroyed_by_fault=len(gone), **fig)
+            c["lost"], c["duplicates"] = len(lost), dups
+            self.assertEqual(lost, set(), "records outside the cut were lost")
+            self.assertFalse(gone & set(stored), "a record past the cut cannot have been sent whole")
+            log = self.d.log()
+            dropped = re.findall(r"Cannot read record \S+ back from the spool in \S+: .*; dropping it", log)
+            self.assertEqual(len(dropped), len(gone), log)
+            self.assertNotRegex(log, r"Delivery to \S+ failed \(cannot read")
+            self.assertTrue(self.d.proc.alive())
+            c["happened"] = ("each record past the cut was dropped when its turn came, logged as unreadable and "
+                             "counted; every other record was delivered, without a backoff")
+
     def test_machine_id_unwritable(self):
         with Case("machine-id-unwritable", "fault", "machine id file cannot be written",
                   "telemd runs as nobody; the machine id file does not exist and its directory is not "
