@@ -18,6 +18,24 @@ int open_dir(const char *path) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+DIR *take_dir(int fd) {
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                errno = e;
+        }
+        return d;
+}
+
+DIR *opendir_at(int dirfd) {
+        return take_dir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
 int open_parent_dir(const char *path, const char **ret_base) {
         const char *slash = strrchr(path, '/');
         _cleanup_free_ char *dir = NULL;

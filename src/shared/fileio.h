@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -15,6 +16,15 @@
 /* Open a directory (following symlinks in the path: it comes from the
  * configuration). Returns the fd or -errno. */
 int open_dir(const char *path);
+
+/* A directory stream over fd, which it takes: fd is closed with it by
+ * closedir(), or at once if the stream cannot be made (NULL, errno set;
+ * a negative fd is passed through as that failure, errno unchanged). */
+DIR *take_dir(int fd);
+
+/* A directory stream over dirfd's directory from its start, leaving dirfd
+ * alone. NULL with errno set on failure. */
+DIR *opendir_at(int dirfd);
 
 /* Open the directory that contains path and point *ret_base at the last
  * component inside path. Returns the directory fd or -errno. */

@@ -73,17 +73,16 @@ int ctl_opt_in(struct ctl *c, int argc, char *argv[]) {
 
 /* Delete every regular file directly in dir (a spool or records directory). */
 static int remove_files(const char *dir) {
-        _cleanup_close_ int dfd = open_dir(dir);
+        int dfd = open_dir(dir);
         struct dirent *de;
         DIR *d;
         int r = 0;
 
         if (dfd < 0)
                 return dfd == -ENOENT ? 0 : dfd;
-        d = fdopendir(dfd);
+        d = take_dir(dfd);
         if (!d)
-                return negative_errno(); /* dfd is still ours, and closed */
-        dfd = -1; /* now the DIR's */
+                return negative_errno();
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != EISDIR && r == 0)
                         r = negative_errno();

@@ -141,10 +141,9 @@ static int scan_spool(const struct ctl *c, struct spool_report *rep, ctl_record_
                 return dfd;
         if (fstat(dfd, &dst) < 0)
                 return negative_errno();
-        d = fdopendir(dfd);
+        d = take_dir(TAKE_FD(dfd));
         if (!d)
-                return negative_errno(); /* dfd is still ours, and closed */
-        dfd = -1; /* now the DIR's */
+                return negative_errno();
         while (r == 0 && (de = readdir(d))) {
                 struct seg_report s = {};
                 _cleanup_close_ int fd = -1;

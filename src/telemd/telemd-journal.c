@@ -364,17 +364,12 @@ static void enforce_bounds(struct journal *j, uint64_t need) {
 
 /* Rebuild the list of copies from the directory; anything else there goes. */
 static int load_copies(struct journal *j) {
-        _cleanup_close_ int fd = openat(j->records_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = opendir_at(j->records_fd);
         struct dirent *de;
-        DIR *d;
         int r = 0;
 
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
         if (!d)
-                return negative_errno(); /* fd is still ours, and closed */
-        fd = -1; /* now the DIR's */
+                return negative_errno();
         while ((de = readdir(d)) && r >= 0) {
                 struct stat st;
 

@@ -9,18 +9,12 @@
  * those finished in order, a state byte each those finished out of order.
  * Losing such a write (SIGKILL before the batch, power cut) means the record
  * is sent again: the spool is at-least-once, never at-most-once. A segment
- * whose records are all finished is deleted. Recovery reads each segment in
- * order and skips any record whose header or checksum is wrong, resuming at
- * the next offset where a whole valid record starts: a torn tail or a
- * damaged record is counted and skipped, never fatal, and never takes good
- * records after it along.
+ * whose records are all finished is deleted. Recovery at start-up is
+ * telemd-spool-recover.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,27 +24,16 @@
 #include "fileio.h"
 #include "macro.h"
 #include "spool-format.h"
-#include "strutil.h"
-#include "telemd-spool-legacy.h"
+#include "telemd-spool-internal.h"
 #include "telemd-spool.h"
 
 #define SEGMENT_MIN (16 * 1024)
 #define SEGMENT_MAX (1024 * 1024)
 #define SPOOL_READ_AHEAD (64 * 1024)
 
-struct segment {
-        uint64_t seq;
-        int fd;
-        uint64_t size;    /* bytes in the file that we know of */
-        uint64_t disk;    /* bytes allocated on disk */
-        unsigned pending; /* unfinished records */
-        struct spool_entry *first; /* the first of them, in file order */
-        uint32_t finished_before;  /* as written in the file header */
-        bool dirty;       /* written since the last sync */
-        TAILQ_ENTRY(segment) link;
-};
+/* ---- segments and entries ------------------------------------------------ */
 
-static uint64_t disk_usage(int fd, uint64_t size) {
+uint64_t spool_disk_usage(int fd, uint64_t size) {
         struct stat st;
         uint64_t rounded = (size + 4095) & ~(uint64_t) 4095;
 
@@ -59,7 +42,7 @@ static uint64_t disk_usage(int fd, uint64_t size) {
         return MAX((uint64_t) st.st_blocks * 512, rounded);
 }
 
-static struct segment *segment_new(uint64_t seq, int fd) {
+struct segment *spool_segment_new(uint64_t seq, int fd) {
         struct segment *seg = calloc(1, sizeof(*seg));
 
         if (seg) {
@@ -79,8 +62,7 @@ static void drop_marks(struct spool *s, const struct segment *seg) {
         s->n_marks = kept;
 }
 
-/* Close and delete a segment whose records are all finished. */
-static void segment_remove(struct spool *s, struct segment *seg) {
+void spool_segment_remove(struct spool *s, struct segment *seg) {
         char name[64];
 
         spool_segment_name(seg->seq, name);
@@ -102,8 +84,8 @@ static uint64_t entry_bytes(const struct spool_entry *e) {
         return SPOOL_RECORD_HEADER_SIZE + (uint64_t) e->data_len;
 }
 
-static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint32_t offset,
-                                     const struct spool_record_header *h) {
+struct spool_entry *spool_entry_new(struct spool *s, struct segment *seg, uint32_t offset,
+                                    const struct spool_record_header *h) {
         struct spool_entry *e = calloc(1, sizeof(*e));
 
         if (!e)
@@ -129,247 +111,6 @@ static struct spool_entry *entry_new(struct spool *s, struct segment *seg, uint3
         TAILQ_INSERT_TAIL(&s->all, e, all_link);
         s->n_queued++;
         return e;
-}
-
-/* ---- recovery ------------------------------------------------------------ */
-
-int spool_keep_file(struct spool *s, int error) {
-        /* A file of ours that cannot be read now (EACCES after a mode change,
-         * EIO, no fds left) may hold queued records: it stays for the next
-         * start, and its name is never reused. */
-        if (s->recovery.kept++ == 0)
-                s->recovery.kept_error = error;
-        return 0;
-}
-
-int spool_open_found(struct spool *s, const char *name, int flags, struct stat *ret_st) {
-        int fd = open_regular_at(s->dirfd, name, flags, s->owner, ret_st);
-
-        if (fd >= 0 || fd == -ENOMEM || fd == -ENOENT) /* -ENOENT: gone since the listing */
-                return fd;
-        if (fd == -EBADFD || fd == -EPERM)
-                spool_remove_file(s, name); /* a symlink, not a file, or not ours */
-        else
-                (void) spool_keep_file(s, fd);
-        return -ENOENT;
-}
-
-void spool_remove_file(struct spool *s, const char *name) {
-        /* Never followed, never read: a symlink or a file of another user
-         * just goes. A directory only goes if it is empty. */
-        if (unlinkat(s->dirfd, name, 0) < 0 && errno == EISDIR)
-                (void) unlinkat(s->dirfd, name, AT_REMOVEDIR);
-        s->recovery.removed++;
-        s->dir_dirty = true;
-}
-
-static int recover_records(struct spool *s, struct segment *seg, uint64_t file_size) {
-        _cleanup_free_ char *buf = malloc(SPOOL_DATA_MAX);
-        uint64_t off = SPOOL_FILE_HEADER_SIZE, before;
-        struct spool_record_header h;
-        int r;
-
-        if (!buf)
-                return -ENOMEM;
-        before = spool_finished_before(seg->fd, file_size, buf);
-        seg->finished_before = (uint32_t) before;
-        while (off < file_size) {
-                r = spool_record_read(seg->fd, off, &h, buf);
-                if (r == 0)
-                        break;
-                if (r < 0) {
-                        uint64_t next = spool_record_resync(seg->fd, off, file_size, buf);
-
-                        s->recovery.corrupt_tails++;
-                        s->recovery.corrupt_bytes += next - off;
-                        off = next;
-                        continue;
-                }
-                if (!spool_record_is_finished(off, before, h.state)) {
-                        if (!entry_new(s, seg, (uint32_t) off, &h))
-                                return -ENOMEM;
-                        s->recovery.records++;
-                } else
-                        s->recovery.finished++;
-                off += SPOOL_RECORD_HEADER_SIZE + h.data_len;
-        }
-        seg->size = off;
-        return 0;
-}
-
-/* Recover one segment file; it is removed if it holds nothing unfinished. */
-static int recover_segment(struct spool *s, const char *name, uint64_t seq) {
-        _cleanup_close_ int fd = -1;
-        struct segment *seg;
-        struct stat st;
-        int r;
-
-        s->next_seq = MAX(s->next_seq, seq + 1); /* never reuse a name, even of a file left alone */
-        fd = spool_open_found(s, name, O_RDWR, &st); /* RDWR: state bytes are updated */
-        if (fd < 0)
-                return fd == -ENOENT ? 0 : fd;
-        seg = segment_new(seq, -1);
-        if (!seg)
-                return -ENOMEM;
-        seg->fd = TAKE_FD(fd);
-        TAILQ_INSERT_TAIL(&s->segments, seg, link);
-        if (!spool_file_header_ok(seg->fd)) {
-                s->recovery.corrupt_tails++;
-                s->recovery.corrupt_bytes += (uint64_t) st.st_size;
-        } else {
-                r = recover_records(s, seg, (uint64_t) st.st_size);
-                if (r < 0)
-                        return r;
-        }
-        seg->disk = disk_usage(seg->fd, (uint64_t) st.st_size);
-        s->disk_bytes += seg->disk;
-        if (seg->pending == 0)
-                segment_remove(s, seg);
-        return 0;
-}
-
-static int cmp_names(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* List the directory's entry names, sorted (segment names sort by sequence). */
-static int list_names(int dirfd, char ***ret, size_t *ret_n) {
-        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        DIR *d;
-
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d)
-                return negative_errno(); /* fd is still ours, and closed */
-        fd = -1; /* now the DIR's */
-        while ((de = readdir(d))) {
-                char **grown;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                grown = reallocarray(names, n + 1, sizeof(*names));
-                if (!grown || !(grown[n] = strdup(de->d_name))) {
-                        names = grown ? grown : names;
-                        while (n > 0)
-                                free(names[--n]);
-                        free(names);
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                names = grown;
-                n++;
-        }
-        closedir(d);
-        if (n > 0)
-                qsort(names, n, sizeof(*names), cmp_names);
-        *ret = names;
-        *ret_n = n;
-        return 0;
-}
-
-/* fdatasync every dirty spool file now, in this thread: for start-up only. */
-static int sync_now(struct spool *s) {
-        _cleanup_free_ int *fds = NULL;
-        int n = spool_collect_dirty(s, &fds), r = 0;
-
-        for (int i = 0; i < n; i++) {
-                if (fdatasync(fds[i]) < 0 && errno != EINVAL && r == 0)
-                        r = negative_errno(); /* EINVAL: a directory fd on some file systems */
-                safe_close(fds[i]);
-        }
-        return n < 0 ? n : r;
-}
-
-/* Remove the original daemon's files whose records are now in a segment:
- * only after that segment is on disk, so a power cut cannot lose them. */
-static int remove_imported(struct spool *s, char **names, const bool *done, size_t n) {
-        int r = sync_now(s);
-
-        if (r < 0) {
-                spool_mark_dirty(s); /* for the sync thread to try again */
-                return 0; /* left in place and imported again next time: duplicates, not losses */
-        }
-        for (size_t i = 0; i < n; i++)
-                if (done[i])
-                        (void) unlinkat(s->dirfd, names[i], 0);
-        s->dir_dirty = true;
-        return 0;
-}
-
-static int recover_names(struct spool *s, char **names, size_t n) {
-        _cleanup_free_ bool *done = calloc(MAX(n, 1u), sizeof(bool));
-        bool any = false;
-        uint64_t seq;
-        int r = 0;
-
-        if (!done)
-                return -ENOMEM;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                if (spool_segment_parse_name(names[i], &seq) == 0)
-                        r = recover_segment(s, names[i], seq);
-        }
-        /* Files that are not segments come last: the original daemon's spool
-         * files are imported (appended to a new segment), anything else removed. */
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                if (spool_segment_parse_name(names[i], &seq) < 0) {
-                        r = spool_import_legacy(s, names[i]);
-                        done[i] = r > 0;
-                        any |= r > 0;
-                }
-        }
-        if (r >= 0 && any)
-                r = remove_imported(s, names, done, n);
-        return r < 0 ? r : 0;
-}
-
-static int recover(struct spool *s) {
-        char **names = NULL;
-        size_t n = 0;
-        int r;
-
-        r = list_names(s->dirfd, &names, &n);
-        if (r < 0)
-                return r;
-        r = recover_names(s, names, n);
-        for (size_t i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
-        return r;
-}
-
-static bool segment_tracked(const struct spool *s, const char *name) {
-        const struct segment *seg;
-        uint64_t seq;
-
-        if (spool_segment_parse_name(name, &seq) < 0)
-                return false;
-        TAILQ_FOREACH(seg, &s->segments, link)
-                if (seg->seq == seq)
-                        return true;
-        return false;
-}
-
-unsigned spool_remove_untracked(struct spool *s) {
-        char **names = NULL;
-        unsigned removed = 0;
-        size_t n = 0;
-
-        if (list_names(s->dirfd, &names, &n) < 0)
-                return 0;
-        for (size_t i = 0; i < n; i++) {
-                if (!segment_tracked(s, names[i])) {
-                        spool_remove_file(s, names[i]);
-                        removed++;
-                }
-                free(names[i]);
-        }
-        free(names);
-        s->recovery.kept = 0;
-        return removed;
 }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -429,7 +170,7 @@ int spool_open(const char *path, uid_t owner, uint64_t max_bytes, struct spool *
                 spool_close(s);
                 return r;
         }
-        r = recover(s);
+        r = spool_recover(s);
         if (r < 0) {
                 spool_close(s);
                 return r;
@@ -480,13 +221,13 @@ static int segment_create(struct spool *s) {
                 (void) unlinkat(s->dirfd, name, 0);
                 return r;
         }
-        seg = segment_new(s->next_seq++, TAKE_FD(fd));
+        seg = spool_segment_new(s->next_seq++, TAKE_FD(fd));
         if (!seg) {
                 (void) unlinkat(s->dirfd, name, 0);
                 return -ENOMEM;
         }
         seg->size = SPOOL_FILE_HEADER_SIZE;
-        seg->disk = disk_usage(seg->fd, seg->size);
+        seg->disk = spool_disk_usage(seg->fd, seg->size);
         seg->dirty = true;
         s->disk_bytes += seg->disk;
         s->dir_dirty = true;
@@ -544,7 +285,7 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
                 (void) !ftruncate(s->active->fd, (off_t) s->active->size);
                 return r;
         }
-        e = entry_new(s, s->active, (uint32_t) s->active->size, &h);
+        e = spool_entry_new(s, s->active, (uint32_t) s->active->size, &h);
         if (!e) {
                 (void) !ftruncate(s->active->fd, (off_t) s->active->size);
                 return -ENOMEM;
@@ -552,7 +293,7 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
         s->active->size += (uint64_t) n;
         s->active->dirty = true;
         old_disk = s->active->disk;
-        s->active->disk = disk_usage(s->active->fd, s->active->size);
+        s->active->disk = spool_disk_usage(s->active->fd, s->active->size);
         s->disk_bytes += s->active->disk - old_disk;
         *ret = e;
         return 0;
@@ -680,9 +421,9 @@ void spool_finish(struct spool *s, struct spool_entry *e, enum spool_state state
          * is empty (whichever segment held the last record), so an idle spool
          * directory is empty: telemd.path relies on that. */
         if (seg->pending == 0 && seg != s->active)
-                segment_remove(s, seg);
+                spool_segment_remove(s, seg);
         if (TAILQ_EMPTY(&s->all) && s->active && s->active->pending == 0)
-                segment_remove(s, s->active);
+                spool_segment_remove(s, s->active);
 }
 
 static int dup_fd(int fd) {

@@ -71,16 +71,13 @@ static bool is_stale_tmp(const char *n, const struct stat *st) {
 /* Read the copies in the directory (removing abandoned temporary ones);
  * returns how many, or -errno. */
 static int list_copies(int dirfd, struct entry **ret, uint64_t *ret_total) {
-        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        DIR *d = opendir_at(dirfd);
         struct entry *v = NULL;
         struct dirent *de;
         size_t n = 0, cap = 0;
 
-        if (!d) {
-                safe_close(fd);
+        if (!d)
                 return -errno;
-        }
         *ret_total = 0;
         while ((de = readdir(d))) {
                 struct stat st;
