@@ -18,6 +18,19 @@ static bool fd_open(int fd) {
         return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* A regular file in dir, open for reading. */
+static int open_file_in(const char *dir) {
+        char *file;
+        int fd;
+
+        test_write_string(dir, "f", "x");
+        file = test_path(dir, "f");
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        free(file);
+        return fd;
+}
+
 static unsigned count_entries(DIR *d) {
         struct dirent *de;
         unsigned n = 0;
@@ -52,34 +65,25 @@ START_TEST(opendir_at_leaves_dirfd) {
 END_TEST
 
 START_TEST(opendir_at_not_a_directory) {
-        char *dir = test_mkdtemp(), *file;
-        int fd;
+        char *dir = test_mkdtemp();
+        int fd = open_file_in(dir);
 
-        test_write_string(dir, "f", "x");
-        file = test_path(dir, "f");
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
         errno = 0;
         ck_assert_ptr_null(opendir_at(fd));
         ck_assert_int_eq(errno, ENOTDIR);
         ck_assert(fd_open(fd));
         close(fd);
         test_rm_rf(dir);
-        free(file);
         free(dir);
 }
 END_TEST
 
 START_TEST(take_dir_owns_the_fd) {
-        char *dir = test_mkdtemp(), *file;
-        int fd;
+        char *dir = test_mkdtemp();
+        int fd = open_file_in(dir);
         DIR *d;
 
         /* On failure the fd is closed at once. */
-        test_write_string(dir, "f", "x");
-        file = test_path(dir, "f");
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
         errno = 0;
         ck_assert_ptr_null(take_dir(fd));
         ck_assert_int_eq(errno, ENOTDIR);
@@ -97,7 +101,6 @@ START_TEST(take_dir_owns_the_fd) {
         ck_assert_ptr_null(take_dir(-EACCES));
         ck_assert_int_eq(errno, EACCES);
         test_rm_rf(dir);
-        free(file);
         free(dir);
 }
 END_TEST
