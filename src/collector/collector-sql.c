@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,17 @@
         "id, machine_id, host_type, architecture, build, kernel_version, timestamp_client, "                \
         "timestamp_server, severity, classification, record_version, payload, board_name, bios_version, "  \
         "cpu_model, event_id, external"
+
+#define TEXT(c, field) { c, offsetof(struct collector_record, field) }
+const struct sql_text_column sql_text_columns[] = { /* as many as declared, or it does not compile */
+        TEXT(COL_MACHINE_ID, machine_id),         TEXT(COL_HOST_TYPE, host_type),
+        TEXT(COL_ARCH, arch),                     TEXT(COL_BUILD, build),
+        TEXT(COL_KERNEL_VERSION, kernel_version), TEXT(COL_CLASSIFICATION, classification),
+        TEXT(COL_BOARD_NAME, board_name),         TEXT(COL_BIOS_VERSION, bios_version),
+        TEXT(COL_CPU_MODEL, cpu_model),           TEXT(COL_EVENT_ID, event_id),
+        TEXT(COL_PAYLOAD, payload),
+};
+#undef TEXT
 
 const char *const sql_schema_sqlite[] = {
         "CREATE TABLE IF NOT EXISTS guilty ("

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "collector-query.h"
+#include "collector-record.h"
 
 /* Columns an insert writes, in parameter order ($1..$18); processed is false. */
 #define SQL_INSERT_COLUMNS                                                                                   \
@@ -40,6 +41,20 @@ enum sql_column {
         COL_EXTERNAL,
         _COL_MAX,
 };
+
+/* The text columns of a row and the field of a collector_record each is
+ * read into: the same for both backends. */
+struct sql_text_column {
+        enum sql_column col;
+        size_t offset; /* of a char * in struct collector_record */
+};
+
+#define SQL_TEXT_COLUMNS 11
+extern const struct sql_text_column sql_text_columns[SQL_TEXT_COLUMNS];
+
+static inline char **sql_text_field(struct collector_record *r, const struct sql_text_column *c) {
+        return (char **) ((char *) r + c->offset);
+}
 
 enum sql_param_type {
         SQL_PARAM_INT64,

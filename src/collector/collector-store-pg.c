@@ -266,20 +266,8 @@ static int64_t pg_int(const PGresult *res, int row, int col, unsigned null_bit, 
 }
 
 static int pg_read_row(const PGresult *res, int row, struct collector_record *r) {
-        struct {
-                int col;
-                char **out;
-        } texts[] = {
-                { COL_MACHINE_ID, &r->machine_id }, { COL_HOST_TYPE, &r->host_type },
-                { COL_ARCH, &r->arch },             { COL_BUILD, &r->build },
-                { COL_KERNEL_VERSION, &r->kernel_version }, { COL_CLASSIFICATION, &r->classification },
-                { COL_BOARD_NAME, &r->board_name }, { COL_BIOS_VERSION, &r->bios_version },
-                { COL_CPU_MODEL, &r->cpu_model },   { COL_EVENT_ID, &r->event_id },
-                { COL_PAYLOAD, &r->payload },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                if (pg_text(res, row, texts[i].col, texts[i].out) < 0)
+        for (size_t i = 0; i < SQL_TEXT_COLUMNS; i++)
+                if (pg_text(res, row, sql_text_columns[i].col, sql_text_field(r, &sql_text_columns[i])) < 0)
                         return -ENOMEM;
         r->payload_len = r->payload ? strlen(r->payload) : 0;
         r->id = strtoll(PQgetvalue(res, row, COL_ID), NULL, 10);

@@ -189,20 +189,8 @@ static bool column_null(sqlite3_stmt *st, int col) {
 }
 
 static int sqlite_read_row(sqlite3_stmt *st, struct collector_record *r) {
-        struct {
-                int col;
-                char **out;
-        } texts[] = {
-                { COL_MACHINE_ID, &r->machine_id }, { COL_HOST_TYPE, &r->host_type },
-                { COL_ARCH, &r->arch },             { COL_BUILD, &r->build },
-                { COL_KERNEL_VERSION, &r->kernel_version }, { COL_CLASSIFICATION, &r->classification },
-                { COL_BOARD_NAME, &r->board_name }, { COL_BIOS_VERSION, &r->bios_version },
-                { COL_CPU_MODEL, &r->cpu_model },   { COL_EVENT_ID, &r->event_id },
-                { COL_PAYLOAD, &r->payload },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                if (column_text(st, texts[i].col, texts[i].out) < 0)
+        for (size_t i = 0; i < SQL_TEXT_COLUMNS; i++)
+                if (column_text(st, sql_text_columns[i].col, sql_text_field(r, &sql_text_columns[i])) < 0)
                         return -ENOMEM;
         r->payload_len = r->payload ? (size_t) sqlite3_column_bytes(st, COL_PAYLOAD) : 0;
         r->id = sqlite3_column_int64(st, COL_ID);
