@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "header-block.h"
+#include "journal-files.h"
 #include "journal-format.h"
 #include "log.h"
 #include "macro.h"
@@ -133,24 +134,14 @@ static int collect_purged(const struct spool_record_header *h, const char *data,
         return 0;
 }
 
-static uint64_t count_lines(int fd) {
-        char buf[65536];
-        uint64_t n = 0;
-        ssize_t got;
-
-        while ((got = read(fd, buf, sizeof(buf))) > 0)
-                for (ssize_t i = 0; i < got; i++)
-                        n += buf[i] == '\n';
-        return n;
-}
-
 /* journal becomes journal.1; the new file gets the old one's owner, so that
  * telemd, running as its own user, goes on appending to it. */
 static int rotate_journal(int dirfd, int *fd, const struct stat *old) {
         _cleanup_close_ int nfd = -1;
+        int r = journal_rotate(dirfd, NULL);
 
-        if (renameat(dirfd, JOURNAL_FILE, dirfd, JOURNAL_OLD_FILE) < 0)
-                return negative_errno();
+        if (r < 0)
+                return r;
         *fd = safe_close(*fd);
         nfd = openat(dirfd, JOURNAL_FILE, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
         if (nfd < 0)
@@ -178,7 +169,7 @@ static int journal_purged(const struct ctl *c, const struct purged *p) {
                 return errno == ENOENT ? 0 : negative_errno();
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                 return -EBADFD;
-        lines = count_lines(fd);
+        lines = journal_count_lines(fd);
         f = fopen("/proc/sys/kernel/random/boot_id", "re");
         if (f) {
                 if (!fgets(boot_id, sizeof(boot_id), f))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "journal-files.h"
 #include "journal-format.h"
 #include "log.h"
 #include "randid.h"
@@ -76,17 +77,6 @@ static void read_boot_id(char out[40]) {
                 fclose(f);
 }
 
-static uint64_t count_lines(int fd) {
-        char buf[65536];
-        uint64_t n = 0;
-        ssize_t got;
-
-        while ((got = read(fd, buf, sizeof(buf))) > 0)
-                for (ssize_t i = 0; i < got; i++)
-                        n += buf[i] == '\n';
-        return n;
-}
-
 static int open_journal_file(struct journal *j) {
         int fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
         struct stat st;
@@ -98,7 +88,7 @@ static int open_journal_file(struct journal *j) {
                 return -EBADFD;
         }
         j->fd = fd;
-        j->lines = count_lines(fd);
+        j->lines = journal_count_lines(fd);
         return 0;
 }
 
@@ -135,29 +125,13 @@ void journal_set_closer(struct journal *j, const struct closer *c) {
 
 /* Keep one older generation: the current file becomes it. The one it
  * replaces is held open while it is removed, so that freeing its blocks
- * happens when the closer closes it, not in the event loop.
- *
- * It is removed before the rename, not renamed over: when a rename replaces
- * a file, ext4 (auto_da_alloc, on by default) allocates the blocks of the
- * file renamed and starts writing it back at once. That made every rotation
- * write a journal file out, 40 us in renameat() instead of 11 us and disk
- * traffic after it, even when the next rotation deleted the file a moment
- * later, as in a drain. Without it, the flusher writes the journal back
- * like any other file, or never if it is gone by then. A reader may find
- * no journal.1 for that instant; a crash in it loses only the older
- * generation, which was going anyway. */
+ * happens when the closer closes it, not in the event loop. */
 static int rotate(struct journal *j) {
-        int old = openat(j->dirfd, JOURNAL_OLD_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        int old = -1, r = journal_rotate(j->dirfd, &old);
 
-        if (unlinkat(j->dirfd, JOURNAL_OLD_FILE, 0) < 0 && errno != ENOENT) {
-                warn_once(j, -errno, "remove the older journal");
-                safe_close(old);
-                return -1;
-        }
-        if (renameat(j->dirfd, JOURNAL_FILE, j->dirfd, JOURNAL_OLD_FILE) < 0) {
-                warn_once(j, -errno, "rotate the journal");
-                safe_close(old);
-                return -1;
+        if (r < 0) {
+                warn_once(j, r, "rotate the journal");
+                return r;
         }
         closer_close(&j->closer, old);
         return 0;
@@ -185,21 +159,22 @@ static bool room_for_line(struct journal *j) {
         return true;
 }
 
-/* The line goes straight into the buffer, without a copy on the way. */
+/* The line goes straight into the buffer, without a copy on the way; into
+ * one on the stack, written at once, if there is no buffer. */
 static void append_line(struct journal *j, const struct journal_line *l) {
         char line[JOURNAL_LINE_MAX];
+        char *at;
         int n;
 
         if (!room_for_line(j))
                 return;
-        if (!j->out) {
-                n = journal_line_write(l, line, sizeof(line));
-                if (n > 0)
-                        write_lines(j, line, (size_t) n, 1);
+        at = j->out ? j->out + j->out_len : line;
+        n = journal_line_write(l, at, JOURNAL_LINE_MAX);
+        if (n <= 0)
                 return;
-        }
-        n = journal_line_write(l, j->out + j->out_len, JOURNAL_LINE_MAX);
-        if (n > 0) {
+        if (!j->out)
+                write_lines(j, line, (size_t) n, 1);
+        else {
                 j->out_len += (size_t) n;
                 j->out_lines++;
         }

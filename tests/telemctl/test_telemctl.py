@@ -484,6 +484,21 @@ class OptInOut(unittest.TestCase):
         self.deliver_one_more()
         self.check_purged("stopped", 4)
 
+    def test_opt_out_rotates_the_journal(self):
+        """With telemd down, telemctl writes the purged lines itself and
+        rotates the journal as telemd does, journal_max_entries lines a file."""
+        self.d.write_config(journal_max_entries=10)
+        self.d.start()
+        self.queue(8, "rotated")  # 8 lines: each record taken in
+        self.assertEqual(self.d.stop(), 0, self.d.log())
+        out = telemctl(self.conf, "opt-out")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        journal = self.w / "journal"
+        self.assertEqual(sorted(n for n in os.listdir(journal) if n != "records"), ["journal", "journal.1"])
+        count = {n: (journal / n).read_bytes().count(b"\n") for n in ("journal", "journal.1")}
+        self.assertEqual(count, {"journal.1": 10, "journal": 6})
+        self.check_purged("rotated", 8)
+
 
 class CommandLine(unittest.TestCase):
     def setUp(self):
