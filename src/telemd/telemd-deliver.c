@@ -204,8 +204,8 @@ static bool rate_limit_pass(struct delivery *d, struct spool_entry *e, int64_t m
  * half that window (see on_result()): each refill is one more pass of the
  * event loop, and with 4 connections a window of 64 instead of 32 drained
  * about 1% faster (three paired runs: 1.022, 1.014 and 1.008, the last with
- * bench/telemd/ab.py), for at most 32 more built requests in memory. telemd-post gets four, each of which crosses a
- * socket. */
+ * bench/telemd/ab.py), for at most 32 more built requests in memory.
+ * telemd-post gets four, each of which crosses a socket. */
 static unsigned window(const struct delivery *d) {
         int64_t per = d->builtin ? 16 : 4;
         return (unsigned) MIN(per * d->m->config.max_parallel_transfers, (int64_t) PROTO_WINDOW);
