@@ -379,6 +379,33 @@ START_TEST(quota) {
 }
 END_TEST
 
+/* A segment is a sixteenth of the quota, between 16 KiB and 8 MiB, and
+ * 8 MiB without a quota: few files to remove after a drain (telemd(8)). */
+START_TEST(segment_size) {
+        struct spool *s = open_spool();
+        struct spool_entry *e;
+        char payload[4000];
+
+        spool_set_quota(s, 5120); /* the default */
+        ck_assert_uint_eq(s->segment_target, 320 * 1024);
+        spool_set_quota(s, 64);
+        ck_assert_uint_eq(s->segment_target, 16 * 1024);
+        spool_set_quota(s, 65536);
+        ck_assert_uint_eq(s->segment_target, 4 * 1024 * 1024);
+        spool_set_quota(s, 1024 * 1024 * 1024);
+        ck_assert_uint_eq(s->segment_target, 8 * 1024 * 1024);
+        spool_set_quota(s, -1);
+        ck_assert_uint_eq(s->segment_target, 8 * 1024 * 1024);
+        /* 2 MiB of records without a quota fill one segment. */
+        memset(payload, 'p', sizeof(payload) - 1);
+        payload[sizeof(payload) - 1] = '\0';
+        for (int i = 0; i < 512; i++)
+                ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 0, 1, &e), 0);
+        ck_assert_uint_eq(count_files(), 1);
+        spool_close(s);
+}
+END_TEST
+
 START_TEST(uid_share) {
         struct spool *s = open_spool();
         struct spool_entry *e;
@@ -698,6 +725,7 @@ int main(void) {
         tcase_add_test(tc, legacy_import);
         tcase_add_test(tc, legacy_split_cases);
         tcase_add_test(tc, quota);
+        tcase_add_test(tc, segment_size);
         tcase_add_test(tc, uid_share);
         tcase_add_test(tc, dirty_fds);
         tcase_add_test(tc, dirty_fds_unbounded);
