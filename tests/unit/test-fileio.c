@@ -14,12 +14,23 @@
 #include "fileio.h"
 #include "test-util.h"
 
+static char *dir; /* a fresh directory for each test */
+
+static void setup(void) {
+        dir = test_mkdtemp();
+}
+
+static void teardown(void) {
+        test_rm_rf(dir);
+        free(dir);
+}
+
 static bool fd_open(int fd) {
         return fcntl(fd, F_GETFD) >= 0;
 }
 
 /* A regular file in dir, open for reading. */
-static int open_file_in(const char *dir) {
+static int open_file(void) {
         char *file;
         int fd;
 
@@ -41,7 +52,6 @@ static unsigned count_entries(DIR *d) {
 }
 
 START_TEST(opendir_at_leaves_dirfd) {
-        char *dir = test_mkdtemp();
         int dirfd = open_dir(dir);
         DIR *d;
 
@@ -59,28 +69,22 @@ START_TEST(opendir_at_leaves_dirfd) {
         ck_assert_uint_eq(count_entries(d), 2);
         closedir(d);
         close(dirfd);
-        test_rm_rf(dir);
-        free(dir);
 }
 END_TEST
 
 START_TEST(opendir_at_not_a_directory) {
-        char *dir = test_mkdtemp();
-        int fd = open_file_in(dir);
+        int fd = open_file();
 
         errno = 0;
         ck_assert_ptr_null(opendir_at(fd));
         ck_assert_int_eq(errno, ENOTDIR);
         ck_assert(fd_open(fd));
         close(fd);
-        test_rm_rf(dir);
-        free(dir);
 }
 END_TEST
 
 START_TEST(take_dir_owns_the_fd) {
-        char *dir = test_mkdtemp();
-        int fd = open_file_in(dir);
+        int fd = open_file();
         DIR *d;
 
         /* On failure the fd is closed at once. */
@@ -100,8 +104,6 @@ START_TEST(take_dir_owns_the_fd) {
         errno = EACCES;
         ck_assert_ptr_null(take_dir(-EACCES));
         ck_assert_int_eq(errno, EACCES);
-        test_rm_rf(dir);
-        free(dir);
 }
 END_TEST
 
@@ -109,6 +111,7 @@ static Suite *fileio_suite(void) {
         Suite *s = suite_create("fileio");
         TCase *tc = tcase_create("dir-streams");
 
+        tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, opendir_at_leaves_dirfd);
         tcase_add_test(tc, opendir_at_not_a_directory);
         tcase_add_test(tc, take_dir_owns_the_fd);
