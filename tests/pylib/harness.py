@@ -155,3 +155,26 @@ def run(argv, check=False, timeout=60, **kw):
     """Run a program to completion and capture its output (text)."""
     return subprocess.run(wrapped(argv), capture_output=True, text=True,
                           timeout=timeout, check=check, **kw)
+
+
+class NotifyListener:
+    """A datagram socket at path to give a process as NOTIFY_SOCKET; poll()
+    returns every message it has sent so far."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.messages = []
+
+    def poll(self):
+        try:
+            while True:
+                self.messages.append(self.sock.recv(4096).decode())
+        except (socket.timeout, BlockingIOError):
+            pass
+        return self.messages
+
+    def close(self):
+        self.sock.close()

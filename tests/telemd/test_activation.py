@@ -6,34 +6,13 @@ only when socket-activated and only with nothing queued, READY=1 and STATUS=
 over a notify socket, and SIGHUP/SIGTERM handled promptly."""
 import os
 import signal
-import socket
 import time
 import unittest
 
 import harness
 from fakeserver import FakeServer
-from harness import wait_for
+from harness import NotifyListener, wait_for
 from telemd import Telemd, TelemdTestCase
-
-
-class NotifyListener:
-    def __init__(self, path):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.messages = []
-
-    def poll(self):
-        try:
-            while True:
-                self.messages.append(self.sock.recv(4096).decode())
-        except (socket.timeout, BlockingIOError):
-            pass
-        return self.messages
-
-    def close(self):
-        self.sock.close()
 
 
 class Activation(TelemdTestCase):

@@ -3,12 +3,13 @@
 """How telemd treats an unhealthy server: 5xx with and without Retry-After,
 408 and 429, a permanent 400, a connection reset and a server that never
 answers. Nothing acknowledged is lost, permanent refusals are dropped with a
-kept copy, and intake never waits for the server."""
+kept copy, intake never waits for the server, and a server that does not
+answer holds only a bounded window of records out of the queue."""
 import os
 import time
 import unittest
 
-from harness import wait_for
+from harness import NotifyListener, wait_for
 from telemd import Telemd, TelemdTestCase
 
 
@@ -91,6 +92,44 @@ class Faults(TelemdTestCase):
         got = {int(b.split()[1]) for b in bodies if b.startswith(b"during-hang ")}
         self.assertEqual(got, acked)
 
+
+    def window_against_a_hanging_server(self, server, parallel, window):
+        """Send 100 records to a server that never answers: telemd sends one
+        request on each of `parallel` connections and takes exactly `window`
+        records off the queue (the requests it holds ready), no more, well
+        before the first request times out (10 s). Once the server answers,
+        every record arrives."""
+        listener = NotifyListener(str(self.w / "notify"))
+        try:
+            self.s.mode = ("hang",)
+            self.d = Telemd(self.w, server, max_parallel_transfers=parallel)
+            self.d.start(env=dict(os.environ, NOTIFY_SOCKET=listener.path))
+            acked, errors = self.d.flood(100, prefix="window")
+            self.assertEqual((len(acked), errors), (100, {}))
+            held = f"{100 - window} queued, {window} in flight"
+            wait_for(lambda: self.s.count() == parallel and any(held in m for m in listener.poll()),
+                     timeout=8, what=f"{parallel} hanging requests and STATUS={held}")
+            time.sleep(0.5)
+            self.assertEqual(self.s.count(), parallel, "one request per connection while the server hangs")
+            in_flight = [int(m.split(" in flight")[0].split()[-1]) for m in listener.poll() if " in flight" in m]
+            self.assertEqual(max(in_flight), window)
+        finally:
+            listener.close()
+        self.s.mode = ("status", 201, [])
+        wait_for(lambda: self.d.spool_files() == [], timeout=60, what="everything once the server answers")
+        got = {int(b.split()[1]) for b in self.s.bodies() if b.startswith(b"window ")}
+        self.assertEqual(got, acked)
+
+    def test_window_of_the_builtin_client(self):
+        # Sixteen records per connection, at most 64: telemd(8), Delivery.
+        self.window_against_a_hanging_server(self.s.url, 4, 64)
+
+    def test_window_with_fewer_connections(self):
+        self.window_against_a_hanging_server(self.s.url, 2, 32)
+
+    def test_window_of_telemd_post(self):
+        # A host name goes to libcurl in telemd-post: four per connection.
+        self.window_against_a_hanging_server(f"http://localhost:{self.s.port}/v2/collector", 4, 16)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
