@@ -92,7 +92,6 @@ class Faults(TelemdTestCase):
         got = {int(b.split()[1]) for b in bodies if b.startswith(b"during-hang ")}
         self.assertEqual(got, acked)
 
-
     def window_against_a_hanging_server(self, server, parallel, window):
         """Send 100 records to a server that never answers: telemd sends one
         request on each of `parallel` connections and takes exactly `window`
