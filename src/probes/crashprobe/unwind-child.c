@@ -105,8 +105,10 @@ static _noreturn_ void child_main(const struct unwind_job *job, int wfd, uint64_
         else
                 elf = elf_memory((char *) job->info->image.buf, job->info->image.size);
         (void) unwind_core(elf, &req, &sink);
+        /* The rest ends with the process; the core's handle is let go here
+         * so that memcheck (tools/valgrind-wrap) sees no lost block of ours. */
+        elf_end(elf);
         send_line(wfd, 'D', "");
-        /* Nothing to tear down: the process ends here. */
         _exit(0);
 }
 
