@@ -4,12 +4,12 @@
 #   1. gcc build with warnings as errors, every suite (the fault matrix too);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. valgrind memcheck over the gcc build: the C unit tests and every
-#      program the telemd, collector and integration scripts start
-#      (tools/valgrind-wrap). Not under valgrind, to keep CI within its time:
-#      the fault matrix (10,000-record floods), the telemctl suite (hundreds
-#      of telemctl runs; over 15 minutes under memcheck) and crashprobe's
-#      scripts (they start crashprobe themselves; its unit tests are in the
-#      'crashprobe' suite, which ASan covers);
+#      program the telemd, collector, crashprobe and integration scripts
+#      start (tools/valgrind-wrap; crashprobe runs as nobody, so the log
+#      directory is writable by all, with the sticky bit). Not under
+#      valgrind, to keep CI within its time: the fault matrix
+#      (10,000-record floods) and the telemctl suite (hundreds of telemctl
+#      runs; over 15 minutes under memcheck);
 #   4. a clang build running every libFuzzer target for a bounded time.
 # Each step prints its wall time. Build trees go to $TELEM_BUILD_PREFIX-*/
 # (default build-test-*) in the source directory.
@@ -50,12 +50,13 @@ setup "$B-asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -D
 meson compile -C "$B-asan"
 meson test -C "$B-asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3
 
-step "valgrind memcheck (gcc build): unit, fuzz-replay, telemd, collector, integration suites"
+step "valgrind memcheck (gcc build): unit, fuzz-replay, telemd, collector, crashprobe, integration suites"
 vgdir="$PWD/$B-gcc/valgrind"
 rm -rf "$vgdir"
 mkdir -p "$vgdir"
+chmod 1777 "$vgdir"
 TELEM_VALGRIND_DIR="$vgdir" meson test -C "$B-gcc" --no-rebuild --wrapper "$PWD/tools/valgrind-wrap" \
-    --suite unit --suite fuzz-replay --suite telemd --suite collector --suite integration \
+    --suite unit --suite fuzz-replay --suite telemd --suite collector --suite crashprobe --suite integration \
     --print-errorlogs --num-processes 2 --timeout-multiplier 5
 ./tools/valgrind-report "$vgdir"
 

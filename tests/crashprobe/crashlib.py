@@ -27,6 +27,8 @@ import harness
 
 PROGRAMS = (Path(sys.argv[1]) if len(sys.argv) > 1 else harness.BUILD / "tests/crashprobe").resolve()
 SANITIZED = len(sys.argv) > 2 and sys.argv[2] not in ("", "none")
+# Under the valgrind step (tools/valgrind-wrap), crashprobe runs under memcheck.
+UNDER_VALGRIND = bool(os.environ.get("TELEM_WRAPPER"))
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 SKIP = 77
 
@@ -202,13 +204,17 @@ class CrashEnv:
         self.work.cleanup()
 
     def run(self, args, core=None, pipe=None, stdin=None, as_nobody=True, timeout=120, preexec=None, wrapper=(),
-            env=None):
+            env=None, memcheck=True):
         """Run crashprobe -f <config> -v ARGS. core: a file given with -c;
         pipe: a file streamed through stdin; stdin: an open file object;
-        wrapper: a command line to run it under (before setpriv)."""
+        wrapper: a command line to run it under (before setpriv);
+        memcheck: under valgrind in the valgrind step (tools/valgrind-wrap),
+        unless a wrapper is given, which must see crashprobe itself."""
         argv = [crashprobe(), "-f", self.config, "-v"] + [str(a) for a in args]
         if core is not None:
             argv += ["-c", str(core)]
+        if memcheck and not wrapper:
+            argv = harness.wrapped(argv)
         if as_nobody:
             argv = NOBODY + argv
         argv = list(wrapper) + argv
