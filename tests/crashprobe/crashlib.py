@@ -44,6 +44,16 @@ def crashprobe():
     return str(path)
 
 
+def crashprobe_command(args, as_nobody=True, memcheck=True):
+    """crashprobe ARGS as a command line: as nobody, through setpriv, and in
+    the valgrind step (tools/valgrind-wrap) under memcheck, whose wrapper
+    goes after setpriv so that it wraps crashprobe itself."""
+    argv = [crashprobe()] + [str(a) for a in args]
+    if memcheck:
+        argv = harness.wrapped(argv)
+    return NOBODY + argv if as_nobody else argv
+
+
 def skip(why):
     print(f"SKIP: {why}")
     sys.exit(SKIP)
@@ -210,14 +220,8 @@ class CrashEnv:
         wrapper: a command line to run it under (before setpriv);
         memcheck: under valgrind in the valgrind step (tools/valgrind-wrap),
         unless a wrapper is given, which must see crashprobe itself."""
-        argv = [crashprobe(), "-f", self.config, "-v"] + [str(a) for a in args]
-        if core is not None:
-            argv += ["-c", str(core)]
-        if memcheck and not wrapper:
-            argv = harness.wrapped(argv)
-        if as_nobody:
-            argv = NOBODY + argv
-        argv = list(wrapper) + argv
+        args = ["-f", self.config, "-v", *args] + (["-c", core] if core is not None else [])
+        argv = list(wrapper) + crashprobe_command(args, as_nobody, memcheck and not wrapper)
         before = len(self.listener.records)
         out, err = self.work / "stdout", self.work / "stderr"
         with open(out, "wb") as fo, open(err, "wb") as fe:

@@ -11,7 +11,7 @@ stripped binary's frames must still parse, with the build-id after the "]".
 """
 import re
 
-from crashlib import (FRAME_RE, NOBODY, PROGRAMS, Failures, bang_path, check_core_pattern, crashprobe, make_cache_dir,
+from crashlib import (FRAME_RE, PROGRAMS, Failures, bang_path, check_core_pattern, crashprobe_command, make_cache_dir,
                       make_core, read_build_id)
 import harness
 from harness import Workdir, wait_for
@@ -43,8 +43,8 @@ def backend_parse(payload):
 
 
 def send(telemd, program, core):
-    argv = NOBODY + harness.wrapped([crashprobe(), "-f", telemd.config, "-p", program[:15], "-E",
-                                     bang_path(PROGRAMS / program), "-s", "11", "-c", str(core)])
+    argv = crashprobe_command(["-f", telemd.config, "-p", program[:15], "-E", bang_path(PROGRAMS / program),
+                               "-s", "11", "-c", core])
     r = harness.run(argv, timeout=120)
     f.check(r.returncode == 0, f"{program}: crashprobe sends through telemd", r.stdout + r.stderr)
 
