@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "header-block.h"
+#include "outbuf.h"
 #include "validate.h"
 
 static int parse_line(const char *line, size_t len, unsigned index, struct header_field *ret) {
@@ -54,18 +55,13 @@ int header_block_parse(const char *buf, size_t len, struct header_view *ret) {
         return 0;
 }
 
-static int append(char *out, size_t out_size, size_t *used, const char *s, size_t len) {
-        if (len >= out_size - *used)
-                return -ENOBUFS;
-        memcpy(out + *used, s, len);
-        *used += len;
-        return 0;
-}
-
 int header_block_format(const struct header_view *view, const char *machine_id, char *out, size_t out_size) {
-        size_t used = 0;
+        struct outbuf o;
 
-        /* memcpy rather than snprintf: this runs for every record telemd takes. */
+        if (out_size == 0)
+                return -ENOBUFS;
+        /* No snprintf(): this runs for every record telemd takes. */
+        o = outbuf_make(out, out_size - 1); /* room for the NUL */
         for (unsigned i = 0; i < view->count; i++) {
                 const char *value = view->field[i].value;
                 size_t len = view->field[i].len;
@@ -74,15 +70,15 @@ int header_block_format(const struct header_view *view, const char *machine_id, 
                         value = machine_id;
                         len = strlen(machine_id);
                 }
-                if (append(out, out_size, &used, tm_header_names[i], strlen(tm_header_names[i])) < 0 ||
-                    append(out, out_size, &used, ": ", 2) < 0 || append(out, out_size, &used, value, len) < 0 ||
-                    append(out, out_size, &used, "\n", 1) < 0)
-                        return -ENOBUFS;
+                outbuf_puts(&o, tm_header_names[i]);
+                outbuf_put(&o, ": ", 2);
+                outbuf_put(&o, value, len);
+                outbuf_put(&o, "\n", 1);
         }
-        if (used >= out_size)
+        if (o.overflow)
                 return -ENOBUFS;
-        out[used] = '\0';
-        return (int) used;
+        *o.p = '\0';
+        return (int) (o.p - out);
 }
 
 int header_field_copy(const struct header_view *view, enum tm_header h, char *out, size_t out_size) {

@@ -182,6 +182,15 @@ START_TEST(test_header_block_parse) {
         ck_assert_int_eq(header_block_format(&v, NULL, out, 10), -ENOBUFS);
         n = header_block_format(&v, NULL, out, sizeof(out));
         ck_assert_str_eq(out, block);
+        /* Exactly the block and its NUL fit; one byte less does not, and
+         * nothing is written past the size given. */
+        memset(out, 'x', sizeof(out));
+        ck_assert_int_eq(header_block_format(&v, NULL, out, (size_t) n + 1), n);
+        ck_assert_str_eq(out, block);
+        memset(out, 'x', sizeof(out));
+        ck_assert_int_eq(header_block_format(&v, NULL, out, (size_t) n), -ENOBUFS);
+        ck_assert_int_eq(out[n], 'x');
+        ck_assert_int_eq(header_block_format(&v, NULL, out, 0), -ENOBUFS);
 }
 END_TEST
 
