@@ -12,6 +12,7 @@
 #include <sys/sysinfo.h>
 
 #include "build-config.h"
+#include "cli.h"
 #include "log.h"
 #include "probe-common.h"
 #include "telemetry.h"
@@ -63,21 +64,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'u':
                         arg_uptime = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case 'V':
-                        printf("%s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'hprobe --help' for more information.\n");
-                        return EXIT_FAILURE;
+                        return cli_other_option(c, "hprobe", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'. Try 'hprobe --help'.", argv[optind]);
-                return EXIT_FAILURE;
-        }
+        if (optind < argc)
+                return cli_no_operands(argc, argv, "hprobe");
         return -1;
 }
 

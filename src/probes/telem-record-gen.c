@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "cli.h"
 #include "fileio.h"
 #include "log.h"
 #include "probe-common.h"
@@ -151,15 +152,8 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'f':
                         arg_config = optarg;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case 'V':
-                        printf("%s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'telem-record-gen --help' for more information.\n");
-                        return EXIT_FAILURE;
+                        return cli_other_option(c, "telem-record-gen", help, EXIT_FAILURE);
                 }
         }
         if (optind < argc) {

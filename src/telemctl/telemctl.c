@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "cli.h"
 #include "log.h"
 #include "macro.h"
 #include "strutil.h"
@@ -75,15 +76,8 @@ static int parse_global(int argc, char *argv[], struct ctl *c, const char **ret_
                 case ARG_JSON:
                         c->json = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case 'V':
-                        printf("%s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'telemctl --help' for more information.\n");
-                        return EXIT_USAGE;
+                        return cli_other_option(o, "telemctl", help, EXIT_USAGE);
                 }
         }
         return -1;

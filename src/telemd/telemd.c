@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "macro.h"
@@ -65,21 +66,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_CHECK_CONFIG:
                         arg_check_config = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case 'V':
-                        printf("%s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'telemd --help' for more information.\n");
-                        return EXIT_FAILURE;
+                        return cli_other_option(c, "telemd", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'. Try 'telemd --help'.", argv[optind]);
-                return EXIT_FAILURE;
-        }
+        if (optind < argc)
+                return cli_no_operands(argc, argv, "telemd");
         return -1;
 }
 

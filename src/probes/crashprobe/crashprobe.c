@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "cli.h"
 #include "caps.h"
 #include "core-source.h"
 #include "fileio.h"
@@ -102,21 +103,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'v':
                         arg_verbose = true;
                         break;
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case 'V':
-                        printf("%s\n", PACKAGE_VERSION);
-                        return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'crashprobe --help' for more information.\n");
-                        return EXIT_FAILURE;
+                        return cli_other_option(c, "crashprobe", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'. Try 'crashprobe --help'.", argv[optind]);
-                return EXIT_FAILURE;
-        }
+        if (optind < argc)
+                return cli_no_operands(argc, argv, "crashprobe");
         if (!arg_process_name) {
                 printf("Missing required -p option. See --help output\n");
                 return EXIT_FAILURE;
