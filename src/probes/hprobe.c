@@ -68,9 +68,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return cli_other_option(c, "hprobe", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc)
-                return cli_no_operands(argc, argv, "hprobe");
-        return -1;
+        return cli_no_operands(argc, argv, "hprobe");
 }
 
 static void build_payload(char *buf, size_t size) {

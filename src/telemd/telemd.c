@@ -70,9 +70,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return cli_other_option(c, "telemd", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc)
-                return cli_no_operands(argc, argv, "telemd");
-        return -1;
+        return cli_no_operands(argc, argv, "telemd");
 }
 
 /* --check-config: the verdict is the exit status; warnings do not fail it. */

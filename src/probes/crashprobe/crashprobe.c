@@ -107,8 +107,9 @@ static int parse_argv(int argc, char *argv[]) {
                         return cli_other_option(c, "crashprobe", help, EXIT_FAILURE);
                 }
         }
-        if (optind < argc)
-                return cli_no_operands(argc, argv, "crashprobe");
+        r = cli_no_operands(argc, argv, "crashprobe");
+        if (r >= 0)
+                return r;
         if (!arg_process_name) {
                 printf("Missing required -p option. See --help output\n");
                 return EXIT_FAILURE;
