@@ -4,12 +4,11 @@
 #   1. gcc build with warnings as errors, every suite (the fault matrix too);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. valgrind memcheck over the gcc build: the C unit tests and every
-#      program the telemd, collector, crashprobe and integration scripts
-#      start (tools/valgrind-wrap; crashprobe runs as nobody, so the log
-#      directory is writable by all, with the sticky bit). Not under
-#      valgrind, to keep CI within its time: the fault matrix
-#      (10,000-record floods) and the telemctl suite (hundreds of telemctl
-#      runs; over 15 minutes under memcheck);
+#      program the telemd, collector, crashprobe, telemctl and integration
+#      scripts start (tools/valgrind-wrap; crashprobe runs as nobody, so the
+#      log directory is writable by all, with the sticky bit). Not under
+#      valgrind, to keep CI within its time: the fault matrix (10,000-record
+#      floods);
 #   4. a clang build running every libFuzzer target for a bounded time.
 # Each step prints its wall time. Build trees go to $TELEM_BUILD_PREFIX-*/
 # (default build-test-*) in the source directory.
@@ -50,13 +49,14 @@ setup "$B-asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -D
 meson compile -C "$B-asan"
 meson test -C "$B-asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3
 
-step "valgrind memcheck (gcc build): unit, fuzz-replay, telemd, collector, crashprobe, integration suites"
+step "valgrind memcheck (gcc build): unit, fuzz-replay, telemd, collector, crashprobe, telemctl, integration suites"
 vgdir="$PWD/$B-gcc/valgrind"
 rm -rf "$vgdir"
 mkdir -p "$vgdir"
 chmod 1777 "$vgdir"
 TELEM_VALGRIND_DIR="$vgdir" meson test -C "$B-gcc" --no-rebuild --wrapper "$PWD/tools/valgrind-wrap" \
-    --suite unit --suite fuzz-replay --suite telemd --suite collector --suite crashprobe --suite integration \
+    --suite unit --suite fuzz-replay --suite telemd --suite collector --suite crashprobe --suite telemctl \
+    --suite integration \
     --print-errorlogs --num-processes 2 --timeout-multiplier 5
 ./tools/valgrind-report "$vgdir"
 
