@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "build-config.h"
-#include "cli.h"
 #include "caps.h"
+#include "cli.h"
 #include "core-source.h"
 #include "fileio.h"
 #include "filters.h"
