@@ -28,7 +28,7 @@ import harness
 PROGRAMS = (Path(sys.argv[1]) if len(sys.argv) > 1 else harness.BUILD / "tests/crashprobe").resolve()
 SANITIZED = len(sys.argv) > 2 and sys.argv[2] not in ("", "none")
 # Under the valgrind step (tools/valgrind-wrap), crashprobe runs under memcheck.
-UNDER_VALGRIND = bool(os.environ.get("TELEM_WRAPPER"))
+UNDER_VALGRIND = harness.WRAPPER is not None
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 SKIP = 77
 

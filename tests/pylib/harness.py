@@ -31,11 +31,15 @@ def binary(name):
     raise FileNotFoundError(f"{name} is not built in {BUILD}")
 
 
+# The command line our programs run under, or None: tools/valgrind-wrap sets
+# it, so that the valgrind step runs them under memcheck.
+WRAPPER = os.environ.get("TELEM_WRAPPER") or None
+
+
 def wrapped(argv):
-    """argv with $TELEM_WRAPPER in front when argv[0] is a program of this
-    build (tools/valgrind-wrap sets it, so that the valgrind step runs our
-    programs under memcheck but never python or system tools)."""
-    wrapper = os.environ.get("TELEM_WRAPPER")
+    """argv with WRAPPER in front when argv[0] is a program of this build
+    (never python or system tools)."""
+    wrapper = WRAPPER
     argv = [str(a) for a in argv]
     # A bare name ("prlimit") is looked up in $PATH, not in the working
     # directory (the build directory, under meson test): never ours.
