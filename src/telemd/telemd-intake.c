@@ -242,8 +242,11 @@ void intake_sync_completed(struct intake *in, uint64_t gen, int error) {
 
         for (c = LIST_FIRST(&in->conns); c; c = next) {
                 next = LIST_NEXT(c, link);
-                if (c->state == CONN_WAIT_SYNC && c->sync_gen <= gen)
-                        conn_answer(c, error ? TM_STATUS_INTERNAL : TM_STATUS_QUEUED);
+                if (c->state != CONN_WAIT_SYNC || c->sync_gen > gen)
+                        continue;
+                if (error)
+                        in->m->counters.internal_errors++; /* as every record answered 'E' */
+                conn_answer(c, error ? TM_STATUS_INTERNAL : TM_STATUS_QUEUED);
         }
 }
 
