@@ -5,11 +5,17 @@
  * like telemd's: the 15 record headers, the TID header, a 1 KiB body.
  * Prints "RATE <requests per second>" for -n N requests in all.
  *
- * Usage: bench-load -p PORT -n N [-c CONNECTIONS] [-s BODY_BYTES]
+ * With -w NS, each answer also costs about NS nanoseconds of CPU work, done
+ * after the new requests of the pass are sent (where telemd does its
+ * bookkeeping): bench/telemd/workmodel.py uses it to measure how the rate
+ * falls with the client's own work per request.
+ *
+ * Usage: bench-load -p PORT -n N [-c CONNECTIONS] [-s BODY_BYTES] [-w NS]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +53,35 @@ static double now(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* -w: a loop of dependent multiplications, which no compiler folds away,
+ * sized once at start-up to take the time asked for. */
+static unsigned long work_rounds;
+static volatile uint64_t work_sink;
+
+static void work(unsigned long rounds) {
+        uint64_t x = work_sink | 1;
+
+        for (unsigned long i = 0; i < rounds; i++)
+                x = x * UINT64_C(6364136223846793005) + i;
+        work_sink = x;
+}
+
+static void work_calibrate(double ns) {
+        const unsigned long probe = 10 * 1000 * 1000;
+        double t = now();
+
+        work(probe);
+        work_rounds = (unsigned long) (ns * 1e-9 / ((now() - t) / (double) probe));
+}
+
 int main(int argc, char *argv[]) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         unsigned long total = 10000, sent = 0, done = 0;
         int conns = 4, port = 0, c, one = 1, ep;
         size_t body = 1024;
-        double t0;
+        double t0, work_ns = 0;
 
-        while ((c = getopt(argc, argv, "p:n:c:s:")) >= 0) {
+        while ((c = getopt(argc, argv, "p:n:c:s:w:")) >= 0) {
                 if (c == 'p')
                         port = atoi(optarg);
                 else if (c == 'n')
@@ -63,6 +90,8 @@ int main(int argc, char *argv[]) {
                         conns = atoi(optarg);
                 else if (c == 's')
                         body = strtoul(optarg, NULL, 10);
+                else if (c == 'w')
+                        work_ns = atof(optarg);
                 else
                         return 2;
         }
@@ -70,6 +99,8 @@ int main(int argc, char *argv[]) {
                 return 2;
         sa.sin_port = htons((uint16_t) port);
         build_request(port, body);
+        if (work_ns > 0)
+                work_calibrate(work_ns);
         ep = epoll_create1(0);
         t0 = now();
         for (int i = 0; i < conns && sent < total; i++) {
@@ -103,6 +134,7 @@ int main(int argc, char *argv[]) {
                                 sent++;
                         }
                 }
+                work(work_rounds * (unsigned long) n);
         }
         printf("RATE %.0f\n", (double) total / (now() - t0));
         return 0;

@@ -26,6 +26,7 @@ import unittest
 from pathlib import Path
 
 import harness
+from fakeserver import FakeServer
 
 RESULTS = Path(os.environ.get("TELEM_FAULT_RESULTS", harness.BUILD / "faults-results"))
 
@@ -258,3 +259,23 @@ def open_workdir(prefix):
     w = harness.Workdir(prefix=prefix)
     w.path.chmod(0o755)
     return w
+
+
+class TelemdFaultTest(unittest.TestCase):
+    """A case with its own Workdir (self.w), a FakeServer answering
+    server_mode (self.s) and room for the telemd it starts (self.d), which
+    is stopped after the case; the server is closed and the directory
+    removed after any cleanup the case added (an unmount, say)."""
+    workdir_prefix = "fault-"
+    server_mode = ("status", 201, [])
+
+    def setUp(self):
+        self.w = open_workdir(self.workdir_prefix)
+        self.addCleanup(self.w.cleanup)
+        self.s = FakeServer(self.server_mode)
+        self.addCleanup(self.s.close)
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.stop()

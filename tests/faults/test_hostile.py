@@ -14,9 +14,8 @@ import struct
 import time
 import unittest
 
-from fakeserver import FakeServer
-from faultlib import (TM_FRAME_MAX, Case, Flood, account, connect, frame, header_block, ids_in_bodies, make_rng,
-                      open_workdir, read_answer, send_raw, stored_bodies, vm_peak_kib)
+from faultlib import (TM_FRAME_MAX, Case, Flood, TelemdFaultTest, account, connect, frame, header_block, ids_in_bodies,
+                      make_rng, read_answer, send_raw, stored_bodies, vm_peak_kib)
 from harness import wait_for
 from telemd import Telemd
 
@@ -28,17 +27,8 @@ def setpriv(uid):
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
 
 
-class Hostile(unittest.TestCase):
-    def setUp(self):
-        self.w = open_workdir("fault-hostile-")
-        self.s = FakeServer(("status", 201, []))
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
+class Hostile(TelemdFaultTest):
+    workdir_prefix = "fault-hostile-"
 
     def start(self, **settings):
         self.d = Telemd(self.w, self.s.url, **{"spool_max_size": 65536, **settings}).start()

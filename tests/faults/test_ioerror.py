@@ -16,8 +16,7 @@ import unittest
 from pathlib import Path
 
 import harness
-from fakeserver import FakeServer
-from faultlib import Case, Flood, account, ids_in_bodies, open_workdir, stored_bodies
+from faultlib import Case, Flood, TelemdFaultTest, account, ids_in_bodies, stored_bodies
 from harness import wait_for
 from telemd import Telemd
 
@@ -26,19 +25,13 @@ READ_ATTEMPTS = 5  # READ_ATTEMPTS_MAX in src/telemd/telemd-deliver.c
 DROP_TIMEOUT = 15 + 30
 
 
-class DiskErrors(unittest.TestCase):
+class DiskErrors(TelemdFaultTest):
+    workdir_prefix = "fault-ioerror-"
+
     def setUp(self):
-        self.w = open_workdir("fault-ioerror-")
-        self.s = FakeServer(("status", 201, []))
+        super().setUp()
         self.switches = self.w / "ioerror"
         self.switches.mkdir()
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        self.w.cleanup()
 
     def start(self, **settings):
         env = dict(os.environ, TELEM_IOERROR_DIR=str(self.switches),

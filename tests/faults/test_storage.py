@@ -19,8 +19,7 @@ import subprocess
 import time
 import unittest
 
-from fakeserver import FakeServer
-from faultlib import Case, Flood, SkipCase, account, ids_in_bodies, open_workdir, stored_bodies
+from faultlib import Case, Flood, SkipCase, TelemdFaultTest, account, ids_in_bodies, stored_bodies
 from harness import wait_for
 from telemd import Telemd
 
@@ -48,21 +47,14 @@ def segment_records(path):
     return out
 
 
-class Storage(unittest.TestCase):
-    def setUp(self):
-        self.w = open_workdir("fault-storage-")
-        self.s = FakeServer(("status", 503, []))
-        self.d = None
-        self.mounted = None
+def unmount(where):
+    if subprocess.run(["umount", str(where)]).returncode != 0:
+        subprocess.run(["umount", "-l", str(where)])
 
-    def tearDown(self):
-        if self.d:
-            self.d.stop()
-        self.s.close()
-        if self.mounted:
-            if subprocess.run(["umount", str(self.mounted)]).returncode != 0:
-                subprocess.run(["umount", "-l", str(self.mounted)])
-        self.w.cleanup()
+
+class Storage(TelemdFaultTest):
+    workdir_prefix = "fault-storage-"
+    server_mode = ("status", 503, [])
 
     def drain(self):
         self.s.mode = ("status", 201, [])
@@ -99,7 +91,7 @@ class Storage(unittest.TestCase):
         if r.returncode != 0:
             raise SkipCase(f"cannot mount a tmpfs here ({r.stderr.strip()}); the ENOSPC path of the spool is "
                            "then covered only by spool-max-size and the unit tests")
-        self.mounted = where
+        self.addCleanup(unmount, where)
 
     def test_filesystem_full(self):
         with Case("filesystem-full", "fault", "file system under the spool fills up",
