@@ -92,6 +92,34 @@ START_TEST(journal_cleans_text_fields) {
 }
 END_TEST
 
+/* Every byte that must not reach the journal, at every position of a long
+ * field (where a vectorized check would change from one block to the
+ * next): it becomes a space, and only it; a byte above 0x7f stays. */
+START_TEST(journal_cleans_every_position) {
+        static const unsigned char bad[] = { 0x01, 0x09, 0x0a, 0x1e, 0x1f, 0x7f };
+        struct journal_entry e = sample, got;
+        char line[JOURNAL_LINE_MAX];
+
+        for (size_t b = 0; b < sizeof(bad); b++)
+                for (size_t pos = 0; pos < 70; pos++) {
+                        char want[80];
+                        int n;
+
+                        memset(e.reason, 'r', 70);
+                        e.reason[70] = '\0';
+                        e.reason[pos] = (char) bad[b];
+                        memcpy(want, e.reason, 71);
+                        want[pos] = ' ';
+                        e.reason[69] = pos == 69 ? e.reason[69] : (char) 0x80; /* a byte above 0x7f stays */
+                        want[69] = e.reason[69] == (char) 0x80 ? (char) 0x80 : ' ';
+                        n = journal_line_format(&e, line, sizeof(line));
+                        ck_assert_int_gt(n, 0);
+                        ck_assert_int_eq(journal_line_parse(line, (size_t) n, &got), 0);
+                        ck_assert_str_eq(got.reason, want);
+                }
+}
+END_TEST
+
 START_TEST(journal_buffer_too_small) {
         char line[JOURNAL_LINE_MAX], exact[JOURNAL_LINE_MAX];
         int n = journal_line_format(&sample, line, sizeof(line));
@@ -349,6 +377,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, journal_round_trip);
         tcase_add_test(tc, journal_original_fields_first);
         tcase_add_test(tc, journal_cleans_text_fields);
+        tcase_add_test(tc, journal_cleans_every_position);
         tcase_add_test(tc, journal_buffer_too_small);
         tcase_add_test(tc, journal_line_from_pointers);
         tcase_add_test(tc, journal_numbers);

@@ -296,6 +296,62 @@ START_TEST(request_bytes) {
 }
 END_TEST
 
+/* The request's header lines as the original line-by-line writer made
+ * them, written again plainly: the test's own reference. */
+static size_t reference_lines(const char *block, size_t len, char *out) {
+        const char *p = block, *end = block + len;
+        size_t n = 0;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t l = nl ? (size_t) (nl - p) : (size_t) (end - p), keep = l;
+                const char *colon = memchr(p, ':', l);
+
+                if (colon && l > 0 && (p[l - 1] == ' ' || p[l - 1] == ':') &&
+                    strspn(colon + 1, " ") >= l - (size_t) (colon + 1 - p))
+                        keep = (size_t) (colon + 1 - p);
+                memcpy(out + n, p, keep);
+                memcpy(out + n + keep, "\r\n", 2);
+                n += keep + 2;
+                p += l + 1;
+        }
+        return n;
+}
+
+/* Random blocks (short and long lines, empty values, no final newline),
+ * against the reference, with a roomy buffer, an exact one and one byte
+ * less. */
+START_TEST(header_lines_random) {
+        static const char alphabet[] = "ab: :xyzw\n";
+        struct http_request_template tpl;
+        struct http_target t;
+        unsigned seed = 1;
+
+        ck_assert_int_eq(http_target_parse("http://127.0.0.1/x", &t), 0);
+        ck_assert_int_eq(http_request_template_init(&tpl, &t, "X-Telemetry-TID: t"), 0);
+        for (unsigned round = 0; round < 5000; round++) {
+                char data[200], want[600], got[600];
+                size_t hs = (size_t) rand_r(&seed) % 190, len = hs + 3, n;
+
+                for (size_t i = 0; i < hs; i++)
+                        data[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+                memcpy(data + hs, "xyz", 3);
+                n = tpl.head_len;
+                memcpy(want, tpl.head, n);
+                n += reference_lines(data, hs, want + n);
+                memcpy(want + n, tpl.tail, tpl.tail_len);
+                n += tpl.tail_len;
+                memcpy(want + n, "3\r\n\r\nxyz", 8);
+                n += 8;
+                ck_assert_int_eq(http_request_build(&tpl, data, len, hs, got, sizeof(got)), (ssize_t) n);
+                ck_assert_msg(memcmp(got, want, n) == 0, "round %u: %.*s", round, (int) n, got);
+                ck_assert_int_eq(http_request_build(&tpl, data, len, hs, got, n), (ssize_t) n);
+                ck_assert(memcmp(got, want, n) == 0);
+                ck_assert_int_eq(http_request_build(&tpl, data, len, hs, got, n - 1), -ENOBUFS);
+        }
+}
+END_TEST
+
 START_TEST(content_length_digits) {
         static const size_t lengths[] = { 0, 9, 10, 99, 1000, 65536 };
         static char data[70000], buf[71000];
@@ -385,6 +441,7 @@ int main(void) {
         tc = tcase_create("request");
         tcase_add_test(tc, urls);
         tcase_add_test(tc, request_bytes);
+        tcase_add_test(tc, header_lines_random);
         tcase_add_test(tc, tidheaders_libcurl_writes_itself);
         tcase_add_test(tc, content_length_digits);
         suite_add_tcase(s, tc);
