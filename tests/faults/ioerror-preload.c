@@ -8,10 +8,11 @@
  * $TELEM_IOERROR_DIR names a directory of switches. While the file
  * "pread" exists there, pread() of a spool segment (a file whose name
  * starts with "seg-") fails with EIO; while "fdatasync" exists, so does
- * fdatasync() of one. (The build sets _FILE_OFFSET_BITS=64, so the symbol
- * telemd calls is pread64(); that is the one replaced.) Each failure made appends the call's name and a
+ * fdatasync() of one. Each failure made appends the call's name and a
  * newline to the file "hits" there, so a test can count them. Every other
- * call, and every call without the variable, goes to the C library.
+ * call, and every call without the variable, goes to the C library, with
+ * errno as it would leave it. (The build sets _FILE_OFFSET_BITS=64, so the
+ * pread() telemd calls is pread64(): that is the one replaced.)
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -50,16 +51,21 @@ static bool is_segment(int fd) {
         return base && strncmp(base + 1, "seg-", 4) == 0;
 }
 
+/* Is the switch for this call on, and fd a segment? */
+static bool switched_on(const char *dir, const char *call, int fd) {
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, call);
+        return access(path, F_OK) == 0 && is_segment(fd);
+}
+
 /* Should this call on fd fail? Records the failure when it should. */
 static bool fail(const char *call, int fd) {
         const char *dir = getenv("TELEM_IOERROR_DIR");
         char path[PATH_MAX];
         int saved = errno, out;
 
-        if (!dir || !is_segment(fd))
-                return false;
-        snprintf(path, sizeof(path), "%s/%s", dir, call);
-        if (access(path, F_OK) < 0) {
+        if (!dir || !switched_on(dir, call, fd)) {
                 errno = saved;
                 return false;
         }
