@@ -168,7 +168,7 @@ class Hostile(TelemdFaultTest):
             acked_b, errors_b = flood_b.wait()
             acked_a, errors_a = flood_a.wait()
             self.s.mode = ("status", 201, [])
-            wait_for(lambda: self.d.spool_files() == [], timeout=200, interval=0.5, what="the spool to drain")
+            self.d.wait_drained(timeout=200)
             stored = ids_in_bodies(stored_bodies(self.s), "uida") + [
                 100000 + i for i in ids_in_bodies(stored_bodies(self.s), "uidb")]
             acked = acked_a | {100000 + i for i in acked_b}

@@ -53,16 +53,13 @@ class DiskErrors(TelemdFaultTest):
         except FileNotFoundError:
             return 0
 
-    def drained(self):
-        wait_for(lambda: self.d.spool_files() == [], timeout=60, interval=0.2, what="the spool to drain")
-
     def test_fdatasync_fails(self):
         with Case("sync-eio", "fault", "fdatasync() of the spool fails",
                   "spool_sync_interval=0 (acknowledge only after fdatasync), the server answers 503; 20 "
                   "records, then 20 while every fdatasync() of a spool segment fails with EIO, then 20 more; "
                   "then the server answers 201") as c:
-            # While records stay queued: one the server has already taken
-            # needs no sync to be safe, and is acknowledged without one.
+            # 503 keeps the records queued: one the server had taken before
+            # its sync ran would be acknowledged without it (telemd-commit.h).
             self.s.mode = ("status", 503, [])
             self.start(spool_sync_interval=0)
             before, before_errors = Flood(self.d.config, 20, threads=2, prefix="sync").wait()
@@ -71,7 +68,7 @@ class DiskErrors(TelemdFaultTest):
             self.switch("fdatasync", False)
             after, after_errors = Flood(self.d.config, 20, threads=2, prefix="sync", first=200).wait()
             self.s.mode = ("status", 201, [])
-            self.drained()
+            self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "sync")
             errors = {**before_errors, **during_errors, **after_errors}
             lost, dups, fig = account(before | during | after, stored, errors)
@@ -100,7 +97,7 @@ class DiskErrors(TelemdFaultTest):
             acked, errors = Flood(self.d.config, 5, threads=1, prefix="rb").wait()
             wait_for(lambda: len(self.retries()) >= 2, timeout=30, what="two failed reads")
             self.switch("pread", False)
-            self.drained()
+            self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "rb")
             lost, dups, fig = account(acked, stored, errors)
             c.figures(failed_reads=self.hits("pread"), attempts_logged=len(self.retries()), **fig)
@@ -123,7 +120,7 @@ class DiskErrors(TelemdFaultTest):
                      what="the unreadable record to be dropped")
             self.switch("pread", False)
             more, more_errors = Flood(self.d.config, 1, threads=1, prefix="rbx", first=1).wait()
-            self.drained()
+            self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "rbx")
             lost, dups, fig = account(more, stored, {**errors, **more_errors})
             c.figures(failed_reads=self.hits("pread"), attempts_logged=len(self.retries()) + 1,

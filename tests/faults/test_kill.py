@@ -14,7 +14,6 @@ import time
 import unittest
 
 from faultlib import Case, Flood, HeldSocket, account, make_rng, open_workdir
-from harness import wait_for
 from sink import CollectorSink
 from telemd import Telemd
 
@@ -51,7 +50,7 @@ class Kill(unittest.TestCase):
                     time.sleep(rng.uniform(0.0, 0.2))
                     held.start(d)
                 acked, errors = flood.wait()
-                wait_for(lambda: d.spool_files() == [], timeout=300, interval=0.5, what="the spool to drain")
+                d.wait_drained(timeout=300)
                 stored = sink.payload_ids("kill")
                 lost, dups, fig = account(acked, stored, errors)
                 c.figures(kills=kills, **fig)
@@ -95,7 +94,7 @@ class Kill(unittest.TestCase):
                     sink = CollectorSink(w, port=port)
                 acked, errors = flood.wait()
                 # Backoff after the outages is at most spool_process_time (120 s).
-                wait_for(lambda: d.spool_files() == [], timeout=200, interval=0.5, what="the spool to drain")
+                d.wait_drained(timeout=200)
                 stored = sink.payload_ids("ckill")
                 lost, dups, fig = account(acked, stored, errors)
                 c.figures(kills=kills, **fig)

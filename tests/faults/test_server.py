@@ -61,8 +61,7 @@ class Server(unittest.TestCase):
         time.sleep(hold)
         failed_attempts = self.s.count()
         self.s.mode = ("status", 201, [])
-        wait_for(lambda: self.d.spool_files() == [], timeout=DRAIN_TIMEOUT, interval=0.5,
-                 what="the spool to drain")
+        self.d.wait_drained(timeout=DRAIN_TIMEOUT)
         stored = ids_in_bodies(stored_bodies(self.s), prefix)
         lost, dups, fig = account(acked, stored, errors)
         fig["attempts_while_faulty"] = failed_attempts
@@ -83,8 +82,7 @@ class Server(unittest.TestCase):
             queued = len(self.d.spool_files())
             sink = CollectorSink(self.w, port=port)
             try:
-                wait_for(lambda: self.d.spool_files() == [], timeout=DRAIN_TIMEOUT, interval=0.5,
-                         what="the spool to drain")
+                self.d.wait_drained(timeout=DRAIN_TIMEOUT)
                 stored = sink.payload_ids("down")
             finally:
                 sink.stop()

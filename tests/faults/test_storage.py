@@ -58,7 +58,7 @@ class Storage(TelemdFaultTest):
 
     def drain(self):
         self.s.mode = ("status", 201, [])
-        wait_for(lambda: self.d.spool_files() == [], timeout=DRAIN_TIMEOUT, interval=0.5, what="the spool to drain")
+        self.d.wait_drained(timeout=DRAIN_TIMEOUT)
 
     def test_spool_max_size(self):
         with Case("spool-max-size", "fault", "spool reaches spool_max_size",
@@ -73,7 +73,7 @@ class Storage(TelemdFaultTest):
             self.assertIn("Spool is full", self.d.log())
             self.drain()
             after, after_errors = Flood(self.d.config, 15, threads=1, prefix="full", first=1000, size=2000).wait()
-            wait_for(lambda: self.d.spool_files() == [], timeout=60, interval=0.5, what="the spool to drain")
+            self.d.wait_drained(timeout=60)
             stored = ids_in_bodies(stored_bodies(self.s), "full")
             lost, dups, fig = account(acked | after, stored, {**errors, **after_errors})
             c.figures(spool_bytes_when_full=usage, **fig)
@@ -110,7 +110,7 @@ class Storage(TelemdFaultTest):
             self.assertTrue(self.d.proc.alive())
             self.drain()
             after, after_errors = Flood(self.d.config, 20, threads=1, prefix="enospc", first=1000, size=2000).wait()
-            wait_for(lambda: self.d.spool_files() == [], timeout=60, interval=0.5, what="the spool to drain")
+            self.d.wait_drained(timeout=60)
             stored = ids_in_bodies(stored_bodies(self.s), "enospc")
             lost, dups, fig = account(acked | after, stored, {**errors, **after_errors})
             c.figures(**fig)
@@ -180,7 +180,7 @@ class Storage(TelemdFaultTest):
 
         self.s.mode = ("status", 201, [])
         self.d.start()
-        wait_for(lambda: self.d.spool_files() == [], timeout=DRAIN_TIMEOUT, interval=0.5, what="the spool to drain")
+        self.d.wait_drained(timeout=DRAIN_TIMEOUT)
         stored = ids_in_bodies(stored_bodies(self.s), "dmg")
         log = self.d.log()
         destroyed = set().union(*damage.values())

@@ -109,6 +109,11 @@ class Telemd:
         except FileNotFoundError:
             return []
 
+    def wait_drained(self, timeout=60, interval=0.5):
+        """Wait until the spool directory is empty: every record finished."""
+        harness.wait_for(lambda: self.spool_files() == [], timeout=timeout, interval=interval,
+                         what="the spool to drain")
+
     def machine_id(self):
         return (self.w / "machine_id").read_text()
 
