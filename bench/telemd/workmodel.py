@@ -13,7 +13,6 @@ what a given cut of that work would gain.
 Usage: bench/telemd/workmodel.py BUILD_DIR [--rounds 9] [--records 50000] [--work 500,1000,1500,2500]
 """
 import argparse
-import os
 import resource
 import statistics
 import subprocess

@@ -489,12 +489,10 @@ START_TEST(unreadable_segment_is_kept) {
         append(s, "queued");
         spool_close(s);
         segment_path(seg, sizeof(seg));
+        ck_assert_int_eq(chmod(seg, 0400), 0);
         if (root) {
                 ck_assert_int_eq(chown(dir, owner, owner), 0);
                 ck_assert_int_eq(chown(seg, owner, owner), 0);
-        }
-        ck_assert_int_eq(chmod(seg, 0400), 0);
-        if (root) {
                 /* Check runs each test in a child of its own: dropping is safe. */
                 ck_assert_int_eq(setresgid(owner, owner, owner), 0);
                 ck_assert_int_eq(setresuid(owner, owner, owner), 0);
