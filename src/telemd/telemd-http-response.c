@@ -245,6 +245,25 @@ ssize_t http_response_head(struct http_response *r, const char *buf, size_t len,
         return e < 0 ? e : (ssize_t) pos;
 }
 
+ssize_t http_response_head_memo(struct http_head_memo *memo, struct http_response *r, const char *buf, size_t len,
+                                time_t now) {
+        ssize_t n;
+
+        if (memo->len > 0 && len >= memo->len && memcmp(buf, memo->head, memo->len) == 0) {
+                memcpy(r, &memo->resp, offsetof(struct http_response, body));
+                r->body[0] = '\0';
+                return (ssize_t) memo->len;
+        }
+        n = http_response_head(r, buf, len, now);
+        if (n > 0 && (size_t) n <= sizeof(memo->head) && r->retry_after == 0) {
+                memcpy(memo->head, buf, (size_t) n);
+                memcpy(&memo->resp, r, offsetof(struct http_response, body));
+                memo->resp.body[0] = '\0';
+                memo->len = (size_t) n;
+        }
+        return n;
+}
+
 static void keep_body(struct http_response *r, const char *buf, size_t len) {
         size_t room = sizeof(r->body) - 1 - r->body_len, n = MIN(len, room);
 

@@ -51,6 +51,25 @@ struct http_response {
  * head. */
 ssize_t http_response_head(struct http_response *r, const char *buf, size_t len, time_t now);
 
+/* The last head read, and what it gave. A collector answers every record
+ * alike (a Date header, if any, changes once a second), and parsing the
+ * same bytes again gives the same answer: a head that starts the input byte
+ * for byte is taken from here, with a memcmp() instead of a parse. A head
+ * with a Retry-After value is not kept: a date's meaning depends on the
+ * time. */
+#define HTTP_MEMO_MAX 256
+
+struct http_head_memo {
+        size_t len; /* of head; 0 while empty */
+        struct http_response resp; /* as the head left it; body empty */
+        char head[HTTP_MEMO_MAX];
+};
+
+/* http_response_head(), through memo: the same result, sooner when the head
+ * is the one seen last. */
+ssize_t http_response_head_memo(struct http_head_memo *memo, struct http_response *r, const char *buf, size_t len,
+                                time_t now);
+
 /* Take body bytes. Returns how many were used (fewer than len once the body
  * is complete: the rest belongs to no answer) or -EBADMSG. */
 ssize_t http_response_body(struct http_response *r, const char *buf, size_t len);

@@ -101,6 +101,7 @@ struct http_client {
         struct proto_result done[PROTO_WINDOW]; /* results of this pass, to report at its end */
         size_t n_done;
         struct conn conns[PROTO_MAX_PARALLEL];
+        struct http_head_memo memo; /* the server's last 2xx head, on any connection */
 };
 
 static void conn_start(struct conn *k, struct request *q);
@@ -276,7 +277,7 @@ static int conn_parse(struct conn *k) {
                 ssize_t n;
 
                 if (k->in_head) {
-                        n = http_response_head(&k->resp, k->in, k->in_len, time(NULL));
+                        n = http_response_head_memo(&k->client->memo, &k->resp, k->in, k->in_len, time(NULL));
                         if (n <= 0)
                                 return (int) n;
                         k->in_head = k->resp.complete && k->resp.status < 200; /* 1xx: another head follows */

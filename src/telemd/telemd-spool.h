@@ -42,8 +42,12 @@ struct spool_entry {
 TAILQ_HEAD(spool_entry_list, spool_entry);
 
 /* Finished records whose state is not written yet: enough to make the
- * writes rare, few enough that a SIGKILL sends only a few records again. */
-#define SPOOL_MARKS_MAX 16
+ * writes rare, few enough that a SIGKILL sends only a few records again.
+ * 64 instead of 16 cut a 20,000-record drain's pwrite() calls from 1,296 to
+ * 355 (perf trace -s): a sixth of the system calls telemd made besides
+ * the requests' own send() and recv(); each is a fraction of a drain's
+ * time, and at most 48 more records are sent twice after a SIGKILL. */
+#define SPOOL_MARKS_MAX 64
 
 struct spool_mark {
         struct segment *seg;

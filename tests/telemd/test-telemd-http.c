@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,97 @@ START_TEST(head_too_large) {
         ck_assert_int_eq(http_response_head(&r, buf, len, NOW), -E2BIG);
         ck_assert_int_eq(http_response_head(&r, buf, 100, NOW), 0); /* not yet known */
         free(buf);
+}
+END_TEST
+
+/* What a head gave, without the body (which the memo never holds). */
+static void assert_same_head(const struct http_response *a, const struct http_response *b) {
+        ck_assert(memcmp(a, b, offsetof(struct http_response, body)) == 0);
+        ck_assert_str_eq(a->body, "");
+        ck_assert_str_eq(b->body, "");
+}
+
+/* Through the memo and straight, with the same input: the same result. */
+static ssize_t head_both_ways(struct http_head_memo *m, const char *text, size_t len, struct http_response *r) {
+        struct http_response direct;
+        ssize_t n = http_response_head_memo(m, r, text, len, NOW);
+
+        ck_assert_int_eq(http_response_head(&direct, text, len, NOW), n);
+        if (n > 0)
+                assert_same_head(r, &direct);
+        return n;
+}
+
+START_TEST(head_memo) {
+        const char *ok = "HTTP/1.1 201 Created\r\nDate: Fri, 15 Jan 2027 08:00:00 GMT\r\nContent-Length: 2\r\n\r\n";
+        const char *later = "HTTP/1.1 201 Created\r\nDate: Fri, 15 Jan 2027 08:00:01 GMT\r\nContent-Length: 2\r\n\r\n";
+        const char *busy = "HTTP/1.1 503 Busy\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+        const char *hinted = "HTTP/1.1 200 OK\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+        const char *bad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        struct http_head_memo m = {};
+        struct http_response r;
+        char buf[600];
+
+        /* A head is kept; the same bytes again (a body and more after
+         * them) are answered from the memo: a status planted in it shows. */
+        ck_assert_int_eq(head_both_ways(&m, ok, strlen(ok), &r), (ssize_t) strlen(ok));
+        ck_assert_uint_eq(m.len, strlen(ok));
+        ck_assert_int_eq(r.status, 201);
+        ck_assert_int_eq(r.mode, HTTP_BODY_LENGTH);
+        snprintf(buf, sizeof(buf), "%s{}HTTP/1.1", ok);
+        ck_assert_int_eq(head_both_ways(&m, buf, strlen(buf), &r), (ssize_t) strlen(ok));
+        m.resp.status = 299;
+        ck_assert_int_eq(http_response_head_memo(&m, &r, buf, strlen(buf), NOW), (ssize_t) strlen(ok));
+        ck_assert_int_eq(r.status, 299);
+        m.resp.status = 201;
+
+        /* Part of the head is not the head: more bytes are needed. */
+        ck_assert_int_eq(head_both_ways(&m, ok, strlen(ok) - 1, &r), 0);
+        /* One byte changed: parsed, and kept in place of the old one. */
+        ck_assert_int_eq(head_both_ways(&m, later, strlen(later), &r), (ssize_t) strlen(later));
+        ck_assert(memcmp(m.head, later, m.len) == 0);
+        /* With Retry-After: parsed, never kept. */
+        ck_assert_int_eq(head_both_ways(&m, busy, strlen(busy), &r), (ssize_t) strlen(busy));
+        ck_assert_uint_eq(r.retry_after, 30);
+        ck_assert_int_eq(head_both_ways(&m, hinted, strlen(hinted), &r), (ssize_t) strlen(hinted));
+        ck_assert(memcmp(m.head, later, m.len) == 0);
+        /* Any other status is kept like a 2xx. */
+        ck_assert_int_eq(head_both_ways(&m, bad, strlen(bad), &r), (ssize_t) strlen(bad));
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_uint_eq(m.len, strlen(bad));
+        /* Longer than the memo: parsed, not kept. */
+        snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nServer: %0*d\r\nContent-Length: 0\r\n\r\n",
+                 HTTP_MEMO_MAX, 0);
+        ck_assert_int_eq(head_both_ways(&m, buf, strlen(buf), &r), (ssize_t) strlen(buf));
+        ck_assert(memcmp(m.head, bad, m.len) == 0);
+}
+END_TEST
+
+/* A stream of heads drawn from a few alike ones (each answer's head is read
+ * through the memo, so most are hits): always what a parse gives. */
+START_TEST(head_memo_random) {
+        static const char *const heads[] = {
+                "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n",
+                "HTTP/1.1 201 Created\r\nContent-Length: 20\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "HTTP/1.0 200 OK\r\n\r\n",
+                "HTTP/1.1 400 Bad\r\nContent-Length: 2\r\n\r\n",
+                "HTTP/1.1 204 No Content\r\n\r\n",
+                "HTTP/1.1 100 Continue\r\n\r\n",
+                "HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+        };
+        struct http_head_memo m = {};
+        unsigned seed = 7;
+
+        for (unsigned round = 0; round < 20000; round++) {
+                const char *h = heads[(unsigned) rand_r(&seed) % ELEMENTSOF(heads)];
+                size_t len = strlen(h), cut = (unsigned) rand_r(&seed) % 4 == 0 ? (size_t) rand_r(&seed) % len : len;
+                struct http_response r;
+
+                (void) head_both_ways(&m, h, cut, &r);
+        }
 }
 END_TEST
 
@@ -437,6 +529,8 @@ int main(void) {
         tcase_add_test(tc, malformed);
         tcase_add_test(tc, malformed_chunks);
         tcase_add_test(tc, head_too_large);
+        tcase_add_test(tc, head_memo);
+        tcase_add_test(tc, head_memo_random);
         suite_add_tcase(s, tc);
         tc = tcase_create("request");
         tcase_add_test(tc, urls);
