@@ -101,7 +101,7 @@ struct http_client {
         struct proto_result done[PROTO_WINDOW]; /* results of this pass, to report at its end */
         size_t n_done;
         struct conn conns[PROTO_MAX_PARALLEL];
-        struct http_head_memo memo; /* the server's last 2xx head, on any connection */
+        struct http_head_memo memo; /* the last answer head read, on any connection */
 };
 
 static void conn_start(struct conn *k, struct request *q);
