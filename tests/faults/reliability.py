@@ -26,7 +26,7 @@ ROWS = {
                "http-500-retry-after", "http-503-retry-after", "http-400", "server-reset", "server-hang",
                "server-slow", "spool-max-size", "filesystem-full", "spool-truncated", "spool-cut-live",
                "spool-garbled", "spool-symlink", "spool-foreign-owner", "spool-bad-header", "sync-eio",
-               "readback-eio-transient", "readback-eio-persistent", "machine-id-unwritable"],
+               "readback-eio-transient", "readback-eio-persistent", "helper-reload-refused", "machine-id-unwritable"],
     "hostile": ["clients-1000", "clients-stalled", "size-words", "random-bytes", "uid-flood", "header-injection"],
     "hardening": ["nofollow-telemd", "nofollow-crashprobe", "tls-verify-default", "tls-cainfo", "tls-hostname",
                   "modes", "crashprobe-privdrop", "security-telemd", "security-hprobe",

@@ -3,15 +3,18 @@
 """Fault matrix: I/O errors from the disk under the spool. fdatasync() of a
 segment failing while telemd acknowledges only after it (spool_sync_interval
 0); reading a record back for delivery failing for a while, and for good.
+And the socket to telemd-post refusing the new settings of a reload, so that
+the helper is let go with records in flight.
 
 The errors come from ioerror-preload.so (tests/faults/ioerror-preload.c),
-loaded into telemd alone: a real I/O error needs a device-mapper target,
-which tests do not set up. Every other part is the real telemd, the real
-socket and a real HTTP server.
+loaded into telemd: a real I/O error needs a device-mapper target, which
+tests do not set up, and a local socket cannot be made to refuse one packet.
+Every other part is the real telemd, the real socket and a real HTTP server.
 """
 import errno
 import os
 import re
+import signal
 import unittest
 from pathlib import Path
 
@@ -25,7 +28,8 @@ READ_ATTEMPTS = 5  # READ_ATTEMPTS_MAX in src/telemd/telemd-deliver.c
 DROP_TIMEOUT = 15 + 30
 
 
-class DiskErrors(TelemdFaultTest):
+class PreloadFaultTest(TelemdFaultTest):
+    """A telemd with ioerror-preload.so and its directory of switches."""
     workdir_prefix = "fault-ioerror-"
 
     def setUp(self):
@@ -33,12 +37,12 @@ class DiskErrors(TelemdFaultTest):
         self.switches = self.w / "ioerror"
         self.switches.mkdir()
 
-    def start(self, **settings):
+    def start(self, server=None, **settings):
         env = dict(os.environ, TELEM_IOERROR_DIR=str(self.switches),
                    LD_PRELOAD=str(harness.BUILD / "tests" / "faults" / "ioerror-preload.so"),
                    # The sanitizers' run-time would want to be loaded first.
                    ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
-        self.d = Telemd(self.w, self.s.url, **settings).start(env=env)
+        self.d = Telemd(self.w, server or self.s.url, **settings).start(env=env)
 
     def switch(self, call, on):
         path = self.switches / call
@@ -52,6 +56,9 @@ class DiskErrors(TelemdFaultTest):
             return (self.switches / "hits").read_text().split().count(call)
         except FileNotFoundError:
             return 0
+
+
+class DiskErrors(PreloadFaultTest):
 
     def test_fdatasync_fails(self):
         with Case("sync-eio", "fault", "fdatasync() of the spool fails",
@@ -148,6 +155,38 @@ class DiskErrors(TelemdFaultTest):
 
     def retries(self):
         return re.findall(r"Cannot read record \S+ back from the spool in \S+: .*; trying again in .*", self.d.log())
+
+
+class HelperErrors(PreloadFaultTest):
+    def test_reload_lets_the_helper_go(self):
+        with Case("helper-reload-refused", "fault", "telemd-post refuses a reload's settings",
+                  "a server name that goes to telemd-post, which hangs: 40 records, 16 of them in the "
+                  "helper; SIGHUP while the helper's socket refuses the new settings (one send() fails "
+                  "with EAGAIN); then the server answers 201") as c:
+            self.s.mode = ("hang",)
+            self.start(server=f"http://localhost:{self.s.port}/v2/collector")
+            acked, errors = Flood(self.d.config, 40, threads=2, prefix="hb").wait()
+            wait_for(lambda: self.s.count() == 4 and len(self.d.helper_pids()) == 1, timeout=15,
+                     what="four hanging requests from one telemd-post")
+            first = self.d.helper_pids()
+            self.switch("helper-send", True)
+            self.d.proc.signal(signal.SIGHUP)
+            wait_for(lambda: self.hits("helper-send") == 1, timeout=10, what="the refused packet")
+            wait_for(lambda: self.d.helper_pids() not in ([], first) and self.s.count() >= 8, timeout=15,
+                     what="a new telemd-post sending the records again")
+            self.s.mode = ("status", 201, [])
+            self.d.wait_drained(interval=0.2)
+            stored = ids_in_bodies(stored_bodies(self.s), "hb")
+            lost, dups, fig = account(acked, stored, errors)
+            c.figures(refused_packets=self.hits("helper-send"), **fig)
+            c["lost"], c["duplicates"] = len(lost), dups
+            self.assertEqual(errors, {})
+            self.assertEqual(lost, set())
+            self.assertNotIn("stopped unexpectedly", self.d.log())
+            self.assertTrue(self.d.proc.alive())
+            c["happened"] = ("the helper was let go and the records it held went back to the queue, with no "
+                             "failure counted for it; a new telemd-post took them, and once the server answered "
+                             "every record was delivered")
 
 
 if __name__ == "__main__":
