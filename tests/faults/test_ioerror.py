@@ -59,7 +59,6 @@ class PreloadFaultTest(TelemdFaultTest):
 
 
 class DiskErrors(PreloadFaultTest):
-
     def test_fdatasync_fails(self):
         with Case("sync-eio", "fault", "fdatasync() of the spool fails",
                   "spool_sync_interval=0 (acknowledge only after fdatasync), the server answers 503; 20 "
