@@ -49,8 +49,19 @@ class Case:
     def __setitem__(self, key, value):
         self.row[key] = value
 
+    def __getitem__(self, key):
+        return self.row[key]
+
     def figures(self, **kw):
         self.row["figures"].update(kw)
+
+    def account(self, acked, stored_ids, errors=None, **figures):
+        """account() for this row: its lost and duplicates columns and its
+        figures (with figures, the case's own). Returns the lost ids."""
+        lost, duplicates, counted = account(acked, stored_ids, errors)
+        self.figures(**figures, **counted)
+        self.row["lost"], self.row["duplicates"] = len(lost), duplicates
+        return lost
 
     def skip(self, why):
         self.row["status"] = "skip"

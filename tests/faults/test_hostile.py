@@ -14,7 +14,7 @@ import struct
 import time
 import unittest
 
-from faultlib import (TM_FRAME_MAX, Case, Flood, TelemdFaultTest, account, connect, frame, header_block, ids_in_bodies,
+from faultlib import (TM_FRAME_MAX, Case, Flood, TelemdFaultTest, connect, frame, header_block, ids_in_bodies,
                       make_rng, read_answer, send_raw, stored_bodies, vm_peak_kib)
 from harness import wait_for
 from telemd import Telemd
@@ -63,9 +63,7 @@ class Hostile(TelemdFaultTest):
             acked = {i for i, a in enumerate(answers) if a == b"TQ"}
             others = sorted({a for a in answers if a != b"TQ"})
             stored = self.delivered("conc", acked)
-            lost, dups, fig = account(acked, stored)
-            c.figures(other_answers=[a.decode("latin-1") for a in others], **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, other_answers=[a.decode("latin-1") for a in others])
             self.assertEqual(len(acked), CLIENTS, f"every client is served; other answers: {others}")
             self.assertEqual(lost, set())
             c["happened"] = "all answered 'Q' (queued) and were delivered; connections beyond the limit wait " \
@@ -88,10 +86,8 @@ class Hostile(TelemdFaultTest):
                 for s in stalled:
                     s.close()
             stored = self.delivered("stall", acked)
-            lost, dups, fig = account(acked, stored)
-            c.figures(stalled_answers=sorted({a.decode("latin-1") for a in answers}),
-                      seconds_until_closed=round(waited, 1), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, stalled_answers=sorted({a.decode("latin-1") for a in answers}),
+                             seconds_until_closed=round(waited, 1))
             self.assertEqual(set(answers), {b"TI"}, "a stalled client is answered 'I' and closed")
             self.assertIn("and then nothing for 10s, closing", self.d.log())
             self.assertEqual(lost, set())
@@ -123,10 +119,8 @@ class Hostile(TelemdFaultTest):
             peak_growth = vm_peak_kib(self.d.proc.pid) - peak0
             acked = self.honest_flood(20, "after-words")
             stored = self.delivered("after-words", acked)
-            lost, dups, fig = account(acked, stored)
-            c.figures(answers={str(k): v.decode("latin-1") for k, v in got.items()},
-                      vm_peak_growth_kib=peak_growth, **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, answers={str(k): v.decode("latin-1") for k, v in got.items()},
+                             vm_peak_growth_kib=peak_growth)
             self.assertEqual(got[0], b"TI")
             self.assertEqual(got[0xFFFFFFFF], b"TI")
             self.assertEqual(got[TM_FRAME_MAX + 1], b"TI")
@@ -145,10 +139,8 @@ class Hostile(TelemdFaultTest):
             answers = [send_raw(self.d.socket_path, rng.randbytes(rng.randint(1, 20000))) for _ in range(300)]
             acked = self.honest_flood(50, "after-random")
             stored = self.delivered("after-random", acked)
-            lost, dups, fig = account(acked, stored)
             counts = {a.decode("latin-1"): answers.count(a) for a in set(answers)}
-            c.figures(answers=counts, **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, answers=counts)
             self.assertEqual(set(answers), {b"TI"}, "every random frame is refused with 'I'")
             self.assertTrue(self.d.proc.alive())
             self.assertEqual(lost, set())
@@ -172,10 +164,8 @@ class Hostile(TelemdFaultTest):
             stored = ids_in_bodies(stored_bodies(self.s), "uida") + [
                 100000 + i for i in ids_in_bodies(stored_bodies(self.s), "uidb")]
             acked = acked_a | {100000 + i for i in acked_b}
-            lost, dups, fig = account(acked, stored)
-            c.figures(uid_a_acknowledged=len(acked_a), uid_a_refused=len(errors_a),
-                      uid_b_acknowledged=len(acked_b), uid_b_refused=len(errors_b), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, uid_a_acknowledged=len(acked_a), uid_a_refused=len(errors_a),
+                             uid_b_acknowledged=len(acked_b), uid_b_refused=len(errors_b))
             self.assertTrue(errors_a, f"uid {UID_A} must be held to its share")
             self.assertEqual(set(errors_a.values()), {28}, "over its share a sender gets 'F' (ENOSPC)")
             self.assertEqual((len(acked_b), errors_b), (100, {}), f"uid {UID_B} must still get through")

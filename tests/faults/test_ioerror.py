@@ -19,7 +19,7 @@ import unittest
 from pathlib import Path
 
 import harness
-from faultlib import Case, Flood, TelemdFaultTest, account, ids_in_bodies, stored_bodies
+from faultlib import Case, Flood, TelemdFaultTest, ids_in_bodies, stored_bodies
 from harness import wait_for
 from telemd import Telemd
 
@@ -77,9 +77,7 @@ class DiskErrors(PreloadFaultTest):
             self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "sync")
             errors = {**before_errors, **during_errors, **after_errors}
-            lost, dups, fig = account(before | during | after, stored, errors)
-            c.figures(failed_fdatasync=self.hits("fdatasync"), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(before | during | after, stored, errors, failed_fdatasync=self.hits("fdatasync"))
             self.assertGreater(self.hits("fdatasync"), 0, "the fault was not injected")
             self.assertEqual((before_errors, after_errors), ({}, {}))
             self.assertEqual(during, set(), "a record was acknowledged although its sync failed")
@@ -105,9 +103,8 @@ class DiskErrors(PreloadFaultTest):
             self.switch("pread", False)
             self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "rb")
-            lost, dups, fig = account(acked, stored, errors)
-            c.figures(failed_reads=self.hits("pread"), attempts_logged=len(self.retries()), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, errors, failed_reads=self.hits("pread"),
+                             attempts_logged=len(self.retries()))
             self.assertEqual(errors, {})
             self.assertEqual(lost, set())
             self.assertNotIn("dropping it", self.d.log())
@@ -128,10 +125,8 @@ class DiskErrors(PreloadFaultTest):
             more, more_errors = Flood(self.d.config, 1, threads=1, prefix="rbx", first=1).wait()
             self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "rbx")
-            lost, dups, fig = account(more, stored, {**errors, **more_errors})
-            c.figures(failed_reads=self.hits("pread"), attempts_logged=len(self.retries()) + 1,
-                      destroyed_by_fault=len(acked), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(more, stored, {**errors, **more_errors}, failed_reads=self.hits("pread"),
+                             attempts_logged=len(self.retries()) + 1, destroyed_by_fault=len(acked))
             self.assertEqual((errors, more_errors), ({}, {}))
             self.assertEqual(len(self.retries()), READ_ATTEMPTS - 1, self.d.log())
             self.assertEqual(len(re.findall(r"back from the spool in \S+: .*; dropping it", self.d.log())), 1)
@@ -176,9 +171,7 @@ class HelperErrors(PreloadFaultTest):
             self.s.mode = ("status", 201, [])
             self.d.wait_drained(interval=0.2)
             stored = ids_in_bodies(stored_bodies(self.s), "hb")
-            lost, dups, fig = account(acked, stored, errors)
-            c.figures(refused_packets=self.hits("helper-send"), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, errors, refused_packets=self.hits("helper-send"))
             self.assertEqual(errors, {})
             self.assertEqual(lost, set())
             self.assertNotIn("stopped unexpectedly", self.d.log())

@@ -13,7 +13,7 @@ import signal
 import time
 import unittest
 
-from faultlib import Case, Flood, HeldSocket, account, make_rng, open_workdir
+from faultlib import Case, Flood, HeldSocket, make_rng, open_workdir
 from sink import CollectorSink
 from telemd import Telemd
 
@@ -52,9 +52,7 @@ class Kill(unittest.TestCase):
                 acked, errors = flood.wait()
                 d.wait_drained(timeout=300)
                 stored = sink.payload_ids("kill")
-                lost, dups, fig = account(acked, stored, errors)
-                c.figures(kills=kills, **fig)
-                c["lost"], c["duplicates"] = len(lost), dups
+                lost = c.account(acked, stored, errors, kills=kills)
                 self.assertEqual(kills, TELEMD_KILLS, "the flood ended before every kill")
                 self.assertEqual(lost, set(), "acknowledged records were lost")
                 # A record stored without an acknowledgement was spooled just
@@ -96,9 +94,7 @@ class Kill(unittest.TestCase):
                 # Backoff after the outages is at most spool_process_time (120 s).
                 d.wait_drained(timeout=200)
                 stored = sink.payload_ids("ckill")
-                lost, dups, fig = account(acked, stored, errors)
-                c.figures(kills=kills, **fig)
-                c["lost"], c["duplicates"] = len(lost), dups
+                lost = c.account(acked, stored, errors, kills=kills)
                 self.assertEqual(errors, {}, "intake must not depend on the server")
                 self.assertEqual(lost, set(), "acknowledged records were lost")
                 c["happened"] = ("intake went on while the collector was down (no client saw an error); "

@@ -15,7 +15,7 @@ import unittest
 
 import harness
 from fakeserver import FakeServer
-from faultlib import Case, Flood, account, ids_in_bodies, open_workdir, stored_bodies
+from faultlib import Case, Flood, ids_in_bodies, open_workdir, stored_bodies
 from harness import wait_for
 from sink import CollectorSink
 from telemd import Telemd
@@ -63,10 +63,7 @@ class Server(unittest.TestCase):
         self.s.mode = ("status", 201, [])
         self.d.wait_drained(timeout=DRAIN_TIMEOUT)
         stored = ids_in_bodies(stored_bodies(self.s), prefix)
-        lost, dups, fig = account(acked, stored, errors)
-        fig["attempts_while_faulty"] = failed_attempts
-        c.figures(**fig)
-        c["lost"], c["duplicates"] = len(lost), dups
+        lost = c.account(acked, stored, errors, attempts_while_faulty=failed_attempts)
         self.assertEqual(errors, {}, "intake must not depend on the server")
         self.assertEqual(lost, set(), "acknowledged records were lost")
         return acked, stored
@@ -86,12 +83,10 @@ class Server(unittest.TestCase):
                 stored = sink.payload_ids("down")
             finally:
                 sink.stop()
-            lost, dups, fig = account(acked, stored, errors)
-            c.figures(segments_while_down=queued, **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, errors, segments_while_down=queued)
             self.assertEqual(errors, {}, "intake must not depend on the server")
             self.assertEqual(lost, set(), "acknowledged records were lost")
-            self.assertEqual(dups, 0, "nothing reached the server twice")
+            self.assertEqual(c["duplicates"], 0, "nothing reached the server twice")
             c["happened"] = ("every record was queued (connection refused is retried with backoff); the "
                              "backlog drained without help once the collector listened; no duplicates")
 
@@ -139,13 +134,11 @@ class Server(unittest.TestCase):
                      interval=0.5, what="every record to be refused")
             time.sleep(1)
             seen = ids_in_bodies(self.s.bodies(), "bad")
-            lost, dups, fig = account(acked, seen, errors)
             kept = (self.w / "journal" / "rejected.log").read_text(errors="replace").count("TMREJECT")
-            c.figures(rejected_copies_kept=kept, **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, seen, errors, rejected_copies_kept=kept)
             self.assertEqual(errors, {})
             self.assertEqual(lost, set(), "every acknowledged record must reach the server")
-            self.assertEqual(dups, 0, "a permanent 4xx must not be retried")
+            self.assertEqual(c["duplicates"], 0, "a permanent 4xx must not be retried")
             self.assertGreater(kept, 0, "rejected records are kept in rejected.log")
             self.assertIn("rejected record", self.d.log())
             c["happened"] = ("each record was sent exactly once, refused for good, dropped with a logged "

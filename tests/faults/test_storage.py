@@ -75,9 +75,7 @@ class Storage(TelemdFaultTest):
             after, after_errors = Flood(self.d.config, 15, threads=1, prefix="full", first=1000, size=2000).wait()
             self.d.wait_drained(timeout=60)
             stored = ids_in_bodies(stored_bodies(self.s), "full")
-            lost, dups, fig = account(acked | after, stored, {**errors, **after_errors})
-            c.figures(spool_bytes_when_full=usage, **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked | after, stored, {**errors, **after_errors}, spool_bytes_when_full=usage)
             self.assertEqual(after_errors, {}, "space freed by delivery is usable again")
             self.assertEqual(lost, set())
             c["happened"] = ("records past the quota were refused with status 'F' (ENOSPC to the caller, "
@@ -112,9 +110,7 @@ class Storage(TelemdFaultTest):
             after, after_errors = Flood(self.d.config, 20, threads=1, prefix="enospc", first=1000, size=2000).wait()
             self.d.wait_drained(timeout=60)
             stored = ids_in_bodies(stored_bodies(self.s), "enospc")
-            lost, dups, fig = account(acked | after, stored, {**errors, **after_errors})
-            c.figures(**fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked | after, stored, {**errors, **after_errors})
             self.assertEqual(after_errors, {}, "space freed by delivery is usable again")
             self.assertEqual(lost, set())
             self.d.stop()
@@ -211,9 +207,8 @@ class Storage(TelemdFaultTest):
             with Case(case, "fault", titles[case][0], titles[case][1] + "; 240 records of 2000 bytes in "
                       "64 KiB segments, then restart with a healthy server") as c:
                 mine = by_segment[case]
-                lost, dups, fig = account(mine - gone, [i for i in stored if i in mine])
-                c.figures(records_in_segment=len(mine), destroyed_by_fault=len(gone), **fig)
-                c["lost"], c["duplicates"] = len(lost), dups
+                lost = c.account(mine - gone, [i for i in stored if i in mine], records_in_segment=len(mine),
+                                 destroyed_by_fault=len(gone))
                 self.assertEqual(lost, set(), "records outside the damage were lost")
                 self.assertTrue(self.d.proc.alive(), "telemd must start on a damaged spool")
                 if case in ("spool-symlink", "spool-foreign-owner"):
@@ -251,9 +246,8 @@ class Storage(TelemdFaultTest):
             gone = {r[2] for r in recs if r[0] + r[1] > cut}
             self.drain()
             stored = ids_in_bodies(stored_bodies(self.s), "cut")
-            lost, dups, fig = account(acked - gone, [i for i in stored if i not in gone])
-            c.figures(records_in_segment=len(recs), destroyed_by_fault=len(gone), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked - gone, [i for i in stored if i not in gone], records_in_segment=len(recs),
+                             destroyed_by_fault=len(gone))
             self.assertEqual(lost, set(), "records outside the cut were lost")
             self.assertFalse(gone & set(stored), "a record past the cut cannot have been sent whole")
             log = self.d.log()
@@ -287,9 +281,7 @@ class Storage(TelemdFaultTest):
                      what="delivery")
             ids = {r.header("machine_id") for r in self.s.requests}
             stored = ids_in_bodies(stored_bodies(self.s), "mid")
-            lost, dups, fig = account(acked, stored, errors)
-            c.figures(machine_ids_seen=len(ids), **fig)
-            c["lost"], c["duplicates"] = len(lost), dups
+            lost = c.account(acked, stored, errors, machine_ids_seen=len(ids))
             self.assertEqual(errors, {})
             self.assertEqual(lost, set())
             self.assertEqual(len(ids), 1, "one machine id for all records")
