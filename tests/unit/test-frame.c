@@ -4,7 +4,8 @@
  * runs on every connection: both frame layouts (era and 2019+, with and
  * without the CFG field), every size check, and the header rules (names in
  * order, the 2017 client's blank line, format 3 with 14 headers, control
- * characters, the machine id replaced on output).
+ * characters, the machine id replaced on output), and the header value
+ * check word by word against a plain byte loop.
  */
 #define _GNU_SOURCE 1
 
@@ -16,6 +17,7 @@
 #include "frame.h"
 #include "header-block.h"
 #include "test-util.h"
+#include "validate.h"
 
 static const char block[] = "record_format_version: 4\n"
                             "classification: a/b/c\n"
@@ -242,6 +244,37 @@ START_TEST(test_header_block_variants) {
 }
 END_TEST
 
+/* The plain rule: no byte below 0x20 but the tab, no 0x7f. */
+static bool safe_by_bytes(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+/* Every byte value at every position of values up to three words long, in
+ * a value of plain letters and in one of bytes at 0x80 and above (UTF-8),
+ * which the word test must not mistake for control characters. */
+START_TEST(test_header_value_is_safe) {
+        char s[25];
+
+        for (size_t len = 1; len <= sizeof(s); len++)
+                for (size_t at = 0; at < len; at++)
+                        for (int fill = 0; fill < 2; fill++)
+                                for (unsigned c = 0; c < 256; c++) {
+                                        memset(s, fill ? 0xc3 : 'a', len);
+                                        s[at] = (char) c;
+                                        ck_assert_msg(tm_header_value_is_safe(s, len) == safe_by_bytes(s, len),
+                                                      "byte 0x%02x at %zu of %zu", c, at, len);
+                                }
+        ck_assert(tm_header_value_is_safe("", 0));
+        ck_assert(!tm_header_value_is_safe("abcdefgh\x7f", 9));
+        ck_assert(tm_header_value_is_safe("abc\tdefgh\t", 10));
+}
+END_TEST
+
 static Suite *frame_suite(void) {
         Suite *s = suite_create("frame");
         TCase *tc = tcase_create("codec");
@@ -252,6 +285,7 @@ static Suite *frame_suite(void) {
         tcase_add_test(tc, test_decode_largest_payload);
         tcase_add_test(tc, test_header_block_parse);
         tcase_add_test(tc, test_header_block_variants);
+        tcase_add_test(tc, test_header_value_is_safe);
         suite_add_tcase(s, tc);
         return s;
 }
