@@ -16,6 +16,11 @@
  * boot. Returns 0 or -errno. */
 int random_id(char out[TM_RANDOM_ID_LENGTH + 1]);
 
+/* The same from a pool of random bytes, refilled a page at a time: for a
+ * process that makes many ids. For one thread only (telemd's loop); a
+ * forked child starts from an empty pool. Returns 0 or -errno. */
+int random_id_pooled(char out[TM_RANDOM_ID_LENGTH + 1]);
+
 /* Whether s is such an id: 32 lowercase hex characters. Ids read back from
  * files name other files, so every reader checks them with this. */
 bool random_id_valid(const char *s);

@@ -90,7 +90,7 @@ void record_take(struct manager *m, const uint8_t *frame, size_t len, uid_t uid,
                 char id[TM_RANDOM_ID_LENGTH + 1];
 
                 m->counters.local_only++;
-                if (random_id(id) == 0) {
+                if (random_id_pooled(id) == 0) {
                         journal_taken(m->journal, id, &view, (uint32_t) uid, "local");
                         journal_retain(m->journal, id, canon, (size_t) n, f.payload, f.payload_size);
                 }
