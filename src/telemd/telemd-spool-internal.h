@@ -18,6 +18,7 @@ struct segment {
         int fd;
         uint64_t size;    /* bytes in the file that we know of */
         uint64_t disk;    /* bytes allocated on disk */
+        uint64_t disk_checked; /* size when disk was last read from the file system */
         unsigned pending; /* unfinished records */
         struct spool_entry *first; /* the first of them, in file order */
         uint32_t finished_before;  /* as written in the file header */
