@@ -4,9 +4,18 @@
  * sd-event: greet, read the size word, check it against the frame bound
  * before allocating anything, read the rest (in as many pieces as it comes)
  * until the era frame is complete or the client closes, then hand the bytes
- * to telemd-record.c and answer. A per-connection deadline closes clients
- * that stall; no client can hold up another. When the connection limit is
- * reached the listening socket is paused rather than accepting and dropping.
+ * to telemd-record.c and answer. A client that stalls is closed at its
+ * read deadline; no client can hold up another. When the connection limit
+ * is reached the listening socket is paused rather than accepting and
+ * dropping.
+ *
+ * The deadlines share one timer. Every connection gets the same time to
+ * send its record, so the oldest deadline is the first to fall due; the
+ * timer stands at or before it and, when it fires, closes what is overdue
+ * and moves to the next. A connection that finishes in time costs no timer
+ * operation at all (a timer of its own cost two sd-event sources a record,
+ * a tenth of intake's instructions), and with no connection left the timer
+ * is off: telemd does not wake up for nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +38,10 @@
 #include "telemd-record.h"
 #include "wire.h"
 
+/* The largest frame there can be: the era layout's size word counts all but
+ * nine of its bytes (frame_expected_lengths()). */
+#define SCRATCH_SIZE (TM_FRAME_MAX + 9)
+
 enum conn_state {
         CONN_READING,
         CONN_WAIT_SYNC, /* spooled; the answer waits for fdatasync */
@@ -40,7 +53,8 @@ struct connection {
         uid_t uid;
         pid_t pid;
         enum conn_state state;
-        sd_event_source *io, *timer;
+        sd_event_source *io;
+        uint64_t deadline; /* CLOCK_MONOTONIC; while reading */
         uint8_t head[4];
         uint8_t *buf; /* the whole frame, once the size word is known */
         size_t len, want_era, want_2019;
@@ -54,8 +68,10 @@ struct intake {
         char *own_path; /* the socket path we bound, removed at exit */
         sd_event_source *listen_source;
         sd_event_source *accept_pause; /* after accept() failed for lack of resources */
+        sd_event_source *deadline;     /* the earliest read deadline; off with no connection */
         bool listening;
         unsigned n_conns, max_conns;
+        uint8_t *scratch; /* SCRATCH_SIZE: a connection's first read */
         LIST_HEAD(, connection) conns;
 };
 
@@ -63,12 +79,13 @@ static void conn_free(struct connection *c) {
         struct intake *in = c->in;
 
         sd_event_source_disable_unref(c->io);
-        sd_event_source_disable_unref(c->timer);
         safe_close(c->fd);
         free(c->buf);
         LIST_REMOVE(c, link);
         in->n_conns--;
         free(c);
+        if (in->n_conns == 0 && in->deadline)
+                (void) sd_event_source_set_enabled(in->deadline, SD_EVENT_OFF);
         /* A slot is free again. */
         if (in->listening && in->listen_source)
                 (void) sd_event_source_set_enabled(in->listen_source, SD_EVENT_ON);
@@ -92,7 +109,8 @@ static void conn_complete(struct connection *c) {
         }
         c->state = CONN_WAIT_SYNC;
         c->sync_gen = res.wait_gen;
-        (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        if (c->io)
+                (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
 }
 
 /* The size word is in: check it and allocate the frame buffer. */
@@ -109,68 +127,147 @@ static int conn_start_frame(struct connection *c) {
         return 0;
 }
 
+static ssize_t conn_recv(struct connection *c, void *buf, size_t len) {
+        ssize_t n;
+
+        do
+                n = recv(c->fd, buf, len, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? negative_errno() : n;
+}
+
+/* Until the size word is in: read as much as the largest frame into the
+ * intake's scratch buffer, so that a record sent whole (the usual case)
+ * takes one recv() where reading the size word first took two; then keep
+ * the size word, and as much of the frame as it says, in the connection.
+ * Returns 1 when the frame is complete, 2 when the rest is to be read, 0
+ * to wait for more, or a negative errno. */
+static int conn_read_start(struct connection *c) {
+        uint8_t *scratch = c->in->scratch;
+        ssize_t n;
+        int r;
+
+        memcpy(scratch, c->head, c->len);
+        n = conn_recv(c, scratch + c->len, SCRATCH_SIZE - c->len);
+        if (n < 0)
+                return n == -EAGAIN ? 0 : (int) n;
+        if (n == 0)
+                return -EBADMSG; /* closed before a size word */
+        c->len += (size_t) n;
+        memcpy(c->head, scratch, MIN(c->len, sizeof(c->head)));
+        if (c->len < sizeof(c->head))
+                return 0;
+        r = conn_start_frame(c);
+        if (r < 0)
+                return r;
+        /* Bytes past an era frame are never read: the record ends there. */
+        c->len = MIN(c->len, c->want_era);
+        memcpy(c->buf, scratch, c->len);
+        return c->len == c->want_era ? 1 : 2;
+}
+
 /* Read what is there. Returns 1 when the frame is complete, 0 to wait for
  * more, or a negative errno (-EBADMSG for a frame that cannot be valid). */
 static int conn_read(struct connection *c) {
+        if (!c->buf) {
+                int r = conn_read_start(c);
+                if (r != 2)
+                        return r;
+        }
         for (;;) {
-                size_t want = c->buf ? c->want_era : sizeof(c->head);
-                uint8_t *dst = c->buf ? c->buf : c->head;
-                ssize_t n = recv(c->fd, dst + c->len, want - c->len, MSG_DONTWAIT);
+                ssize_t n = conn_recv(c, c->buf + c->len, c->want_era - c->len);
 
-                if (n < 0 && errno == EINTR)
-                        continue;
                 if (n < 0)
-                        return errno == EAGAIN ? 0 : negative_errno();
+                        return n == -EAGAIN ? 0 : (int) n;
                 if (n == 0) /* the client is done: a 2019+ frame ends here */
-                        return c->buf && c->len == c->want_2019 ? 1 : -EBADMSG;
+                        return c->len == c->want_2019 ? 1 : -EBADMSG;
                 c->len += (size_t) n;
-                if (!c->buf && c->len == sizeof(c->head)) {
-                        int r = conn_start_frame(c);
-                        if (r < 0)
-                                return r;
-                } else if (c->buf && c->len == c->want_era)
+                if (c->len == c->want_era)
                         return 1; /* an era frame is complete without waiting for EOF */
         }
 }
 
-static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct connection *c = userdata;
-        int r = conn_read(c);
-
-        if (r == 0)
-                return 0;
+/* Act on what conn_read() returned, other than 0 (wait for more): take the
+ * record, or refuse the frame, or drop a connection that failed. */
+static void conn_finish_read(struct connection *c, int r) {
         if (r > 0) {
                 conn_complete(c);
-                return 0;
+                return;
         }
         if (r == -EBADMSG) {
                 log_warning("Refused a malformed frame (%zu bytes) from uid %u pid %d", c->len, (unsigned) c->uid,
                             (int) c->pid);
                 c->in->m->counters.invalid++;
                 conn_answer(c, TM_STATUS_INVALID);
-                return 0;
+                return;
         }
         if (r == -ENOMEM) {
                 log_oom();
                 c->in->m->counters.internal_errors++;
                 conn_answer(c, TM_STATUS_INTERNAL); /* the client is told it was not stored */
-                return 0;
+                return;
         }
         log_debug_errno(r, "Connection from uid %u pid %d failed: %m", (unsigned) c->uid, (int) c->pid);
         conn_free(c);
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct connection *c = userdata;
+        int r = conn_read(c);
+
+        if (r != 0)
+                conn_finish_read(c, r);
         return 0;
 }
 
-static int on_conn_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct connection *c = userdata;
-
-        if (c->state == CONN_WAIT_SYNC)
-                return 0; /* spooled already; the answer comes with the sync */
+static void conn_timed_out(struct connection *c) {
         log_warning("Client uid %u pid %d sent %zu bytes and then nothing for %llus, closing", (unsigned) c->uid,
                     (int) c->pid, c->len, INTAKE_READ_TIMEOUT_USEC / 1000000ULL);
         c->in->m->counters.invalid++;
         conn_answer(c, TM_STATUS_INVALID);
+}
+
+/* Close the clients whose deadline has come and wait for the next one. A
+ * spooled record waiting for its sync has no deadline: its answer comes
+ * with the sync. */
+static int on_deadline(sd_event_source *s, uint64_t now, void *userdata) {
+        struct intake *in = userdata;
+        struct connection *c, *next;
+        uint64_t earliest = UINT64_MAX;
+
+        for (c = LIST_FIRST(&in->conns); c; c = next) {
+                next = LIST_NEXT(c, link);
+                if (c->state != CONN_READING)
+                        continue;
+                if (c->deadline <= now)
+                        conn_timed_out(c);
+                else
+                        earliest = MIN(earliest, c->deadline);
+        }
+        if (earliest != UINT64_MAX) {
+                (void) sd_event_source_set_time(s, earliest);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
         return 0;
+}
+
+/* A new connection's deadline. The timer, if on, already stands at an
+ * earlier one: deadlines come in the order connections do. */
+static int deadline_add(struct intake *in, struct connection *c) {
+        uint64_t now;
+        int enabled = SD_EVENT_OFF, r;
+
+        r = sd_event_now(in->m->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        c->deadline = now + INTAKE_READ_TIMEOUT_USEC;
+        (void) sd_event_source_get_enabled(in->deadline, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return 0;
+        r = sd_event_source_set_time(in->deadline, c->deadline);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(in->deadline, SD_EVENT_ONESHOT);
+        return r;
 }
 
 static void conn_peer(struct connection *c) {
@@ -201,26 +298,43 @@ static int conn_new(struct intake *in, int fd) {
         LIST_INSERT_HEAD(&in->conns, c, link);
         in->n_conns++;
         conn_peer(c);
+        (void) send(fd, &greeting, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* A client writes its record as soon as it is connected, so by now
+         * the record is often all there: then it is taken at once, and the
+         * connection is never watched (two epoll_ctl() calls and a pass of
+         * the loop less per record). */
+        r = conn_read(c);
+        if (r != 0) {
+                conn_finish_read(c, r);
+                return 0;
+        }
         r = sd_event_add_io(m->event, &c->io, fd, EPOLLIN, on_conn_io, c);
         if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &c->timer, CLOCK_MONOTONIC, INTAKE_READ_TIMEOUT_USEC, 0,
-                                               on_conn_timeout, c);
+                r = deadline_add(in, c);
         if (r < 0) {
                 conn_free(c);
                 return r;
         }
-        (void) send(fd, &greeting, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         return 0;
 }
+
+/* Connections taken in one pass of the loop. Most records are taken whole
+ * as their connection is accepted (conn_new()), so under a flood accepting
+ * would run on as long as clients connect: after this many the loop has
+ * its turn (delivery, syncs, timers), and the socket, still readable, brings
+ * telemd back here at once. */
+#define ACCEPT_BATCH_MAX 64
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct intake *in = userdata;
 
         /* Take what is waiting, up to the connection limit. */
-        while (in->n_conns < in->max_conns) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                int r;
+        for (unsigned taken = 0; in->n_conns < in->max_conns; taken++) {
+                int cfd, r;
 
+                if (taken == ACCEPT_BATCH_MAX)
+                        return 0;
+                cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
                         if (accept_error_is_transient(errno))
                                 return 0;
@@ -340,6 +454,11 @@ int intake_new(struct manager *m, struct intake **ret, bool *ret_activated) {
         in->listen_fd = -1;
         in->max_conns = connection_limit();
         LIST_INIT(&in->conns);
+        in->scratch = malloc(SCRATCH_SIZE);
+        if (!in->scratch) {
+                free(in);
+                return log_oom();
+        }
 
         r = socket_from_systemd(&fd);
         *ret_activated = r > 0;
@@ -353,6 +472,13 @@ int intake_new(struct manager *m, struct intake **ret, bool *ret_activated) {
                 r = sd_event_add_io(m->event, &in->listen_source, fd, EPOLLIN, on_accept, in);
                 if (r < 0)
                         log_error_errno(r, "Failed to watch the probe socket: %m");
+        }
+        if (r >= 0) {
+                r = sd_event_add_time(m->event, &in->deadline, CLOCK_MONOTONIC, UINT64_MAX, 0, on_deadline, in);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(in->deadline, SD_EVENT_OFF);
+                if (r < 0)
+                        log_error_errno(r, "Failed to set up the read deadline timer: %m");
         }
         if (r < 0) {
                 intake_free(in);
@@ -383,6 +509,8 @@ struct intake *intake_free(struct intake *in) {
         intake_stop_listening(in);
         while (!LIST_EMPTY(&in->conns))
                 conn_free(LIST_FIRST(&in->conns));
+        sd_event_source_disable_unref(in->deadline);
+        free(in->scratch);
         safe_close(in->listen_fd); /* systemd keeps its own copy of an activated socket */
         free(in->own_path);
         free(in);

@@ -17,7 +17,6 @@ import json
 import os
 import random
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -27,13 +26,11 @@ from pathlib import Path
 
 import harness
 from fakeserver import FakeServer
+# The cases take the socket helpers from here.
+from wire import HEADER_NAMES, TM_FRAME_MAX, connect, frame, header_block, read_answer, send_raw  # noqa: F401
 
 RESULTS = Path(os.environ.get("TELEM_FAULT_RESULTS", harness.BUILD / "faults-results"))
 
-HEADER_NAMES = ["record_format_version", "classification", "severity", "machine_id", "creation_timestamp",
-                "arch", "host_type", "build", "kernel_version", "payload_format_version", "system_name",
-                "board_name", "cpu_model", "bios_version", "event_id"]
-TM_FRAME_MAX = 4 + (4 + 4096) + 4 + 4096 + 8192 + 1  # src/shared/frame.h, with PATH_MAX 4096
 
 
 # ---- results --------------------------------------------------------------
@@ -167,57 +164,7 @@ class Flood:
         return self.acked, self.errors
 
 
-# ---- raw socket clients ---------------------------------------------------
-
-def header_block(classification="org.test/raw/record", **override):
-    values = dict(record_format_version="4", classification=classification, severity="2",
-                  machine_id="FFFFFFFF", creation_timestamp=str(int(time.time())), arch="x86_64",
-                  host_type="a|b|c", build="12", kernel_version="6.1.0", payload_format_version="1",
-                  system_name="debian", board_name="b|v", cpu_model="cpu", bios_version="1.0",
-                  event_id="0123456789abcdef0123456789abcdef")
-    values.update(override)
-    return "".join(f"{n}: {values[n]}\n" for n in HEADER_NAMES).encode("latin-1")
-
-
-def frame(headers, payload):
-    """An era frame: [u32 H+P][u32 H][headers][payload][NUL], native endian."""
-    return struct.pack("=II", len(headers) + len(payload), len(headers)) + headers + payload + b"\0"
-
-
-def connect(path, timeout=30):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    return s
-
-
-def read_answer(s, timeout=30):
-    """The bytes telemd wrote back until it closed (greeting + status), or
-    what came before the timeout."""
-    s.settimeout(timeout)
-    got = b""
-    try:
-        while len(got) < 2:
-            chunk = s.recv(2 - len(got))
-            if not chunk:
-                break
-            got += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return got
-
-
-def send_raw(path, data, shut=True, timeout=30):
-    """Send data on one connection and return telemd's answer bytes."""
-    with connect(path, timeout) as s:
-        try:
-            s.sendall(data)
-            if shut:
-                s.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        return read_answer(s, timeout)
-
+# ---- inputs and measures --------------------------------------------------
 
 def random_payloads(rng, n, lo=1, hi=20000):
     return [rng.randbytes(rng.randint(lo, hi)) for _ in range(n)]
