@@ -5,7 +5,7 @@
  * unique, not secret, so an early-boot pool is good enough.
  *
  * telemd names every record it takes with one, and a getrandom() call per
- * record was one system call in eleven of its intake: random_id_pooled()
+ * record was one system call in fifteen of its intake: random_id_pooled()
  * takes the bytes from a pool filled 4 KiB at a time instead. The pool sits
  * in a page the kernel empties in a forked child (MADV_WIPEONFORK), so a
  * child never hands out the ids its parent does.

@@ -4,10 +4,13 @@
  * sd-event: greet, read the size word, check it against the frame bound
  * before allocating anything, read the rest (in as many pieces as it comes)
  * until the era frame is complete or the client closes, then hand the bytes
- * to telemd-record.c and answer. A client that stalls is closed at its
- * read deadline; no client can hold up another. When the connection limit
- * is reached the listening socket is paused rather than accepting and
- * dropping.
+ * to telemd-record.c and answer. The first read takes as much as the largest
+ * frame, into one scratch buffer: a record sent whole, as the library sends
+ * it, is read and taken as its connection is accepted, and only a record
+ * still on its way makes the connection an event source. A client that
+ * stalls is closed at its read deadline; no client can hold up another.
+ * When the connection limit is reached the listening socket is paused
+ * rather than accepting and dropping.
  *
  * The deadlines share one timer. Every connection gets the same time to
  * send its record, so the oldest deadline is the first to fall due; the
