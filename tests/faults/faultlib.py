@@ -26,8 +26,6 @@ from pathlib import Path
 
 import harness
 from fakeserver import FakeServer
-# The cases take the socket helpers from here.
-from wire import HEADER_NAMES, TM_FRAME_MAX, connect, frame, header_block, read_answer, send_raw  # noqa: F401
 
 RESULTS = Path(os.environ.get("TELEM_FAULT_RESULTS", harness.BUILD / "faults-results"))
 

@@ -25,9 +25,10 @@ import unittest
 
 import harness
 from fakeserver import FakeServer
-from faultlib import Case, SkipCase, frame, header_block, open_workdir, send_raw
+from faultlib import Case, SkipCase, open_workdir
 from harness import BUILD, wait_for
 from telemd import Telemd
+from wire import frame, header_block, send_raw
 
 LEGACY = ("record_format_version: 4\nclassification: org.test/legacy/spool\nseverity: 2\n"
           "machine_id: 0123456789abcdef0123456789abcdef\ncreation_timestamp: 1700000000\narch: x86_64\n"

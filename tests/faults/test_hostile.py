@@ -7,17 +7,16 @@ through. telemd answers each with a defined status byte, never allocates
 for a size it has not checked, drops no acknowledged record, and serves
 honest clients throughout.
 """
-import os
 import resource
 import socket
 import struct
 import time
 import unittest
 
-from faultlib import (TM_FRAME_MAX, Case, Flood, TelemdFaultTest, connect, frame, header_block, ids_in_bodies,
-                      make_rng, read_answer, send_raw, stored_bodies, vm_peak_kib)
+from faultlib import Case, Flood, TelemdFaultTest, ids_in_bodies, make_rng, stored_bodies, vm_peak_kib
 from harness import wait_for
 from telemd import Telemd
+from wire import TM_FRAME_MAX, connect, frame, header_block, read_answer, send_raw
 
 CLIENTS = 1000
 UID_A, UID_B = 60001, 60002
