@@ -52,7 +52,10 @@ int journal_line_write(const struct journal_line *l, char *out, size_t size) {
         o = outbuf_make(out, size - 1); /* room for the NUL */
         put_text(&o, l->record_id, WIDTH(record_id));
         put_rs(&o);
-        put_i64(&o, l->time);
+        if (l->time_text)
+                outbuf_puts(&o, l->time_text);
+        else
+                put_i64(&o, l->time);
         put_rs(&o);
         put_clean(&o, l->classification, WIDTH(classification));
         put_rs(&o);

@@ -47,6 +47,7 @@ struct journal_entry {
 struct journal_line {
         const char *record_id;
         int64_t time;
+        const char *time_text; /* time in decimal already, or NULL */
         const char *classification, *event_id, *boot_id, *state;
         unsigned severity;
         uint32_t uid;

@@ -56,6 +56,8 @@ struct slot {
         uint64_t charged_bytes;
 };
 
+_Static_assert(PROTO_WINDOW <= 256, "slot indexes are bytes");
+
 struct delivery {
         struct manager *m;
         struct worker *worker;
@@ -63,6 +65,8 @@ struct delivery {
         bool builtin; /* the server is for the built-in client */
         struct slot slots[PROTO_WINDOW];
         unsigned n_busy;
+        uint8_t free_slots[PROTO_WINDOW]; /* indexes of the free slots: a stack */
+        unsigned n_free;
         sd_event_source *linger; /* lets telemd-post go after a quiet spell */
         char buf[SPOOL_DATA_MAX];
         struct backoff backoff;
@@ -211,13 +215,11 @@ static unsigned window(const struct delivery *d) {
         return (unsigned) MIN(per * d->m->config.max_parallel_transfers, (int64_t) PROTO_WINDOW);
 }
 
+/* The slot the next record would take (start() takes it off the stack). */
 static struct slot *free_slot(struct delivery *d) {
-        if (d->n_busy >= window(d))
+        if (d->n_busy >= window(d) || d->n_free == 0)
                 return NULL;
-        for (unsigned i = 0; i < PROTO_WINDOW; i++)
-                if (!d->slots[i].entry)
-                        return &d->slots[i];
-        return NULL;
+        return &d->slots[d->free_slots[d->n_free - 1]];
 }
 
 static void worker_config(const struct telem_config *c, struct proto_config *ret) {
@@ -228,11 +230,29 @@ static void worker_config(const struct telem_config *c, struct proto_config *ret
         ret->max_parallel = (uint32_t) MIN(c->max_parallel_transfers, (int64_t) PROTO_MAX_PARALLEL);
 }
 
-/* Read e back for sending. Returns 0; > 0 if delivery backs off because the
- * read failed (e stays queued); < 0 if e is gone for good (dropped). */
-static int read_back(struct delivery *d, struct spool_entry *e) {
+/* A transfer's id names its slot and its record, so that its result finds
+ * the slot without a search (see slot_of()). Record ids count from 1 and
+ * stay far below 2^58. */
+static uint64_t transfer_id(const struct delivery *d, const struct slot *t, const struct spool_entry *e) {
+        return e->id * PROTO_WINDOW + (uint64_t) (t - d->slots);
+}
+
+/* The slot a transfer's result belongs to, if it is still the one the
+ * transfer was started for: a result can come late (from a telemd-post that
+ * was let go) for a slot that holds another record by then. */
+static struct slot *slot_of(struct delivery *d, uint64_t id) {
+        struct slot *t = &d->slots[id % PROTO_WINDOW];
+
+        return t->entry && t->entry->id == id / PROTO_WINDOW ? t : NULL;
+}
+
+/* Read e back for sending: *ret is its bytes, in the spool's read-ahead
+ * or in d->buf, until the next spool call. Returns 0; > 0 if delivery backs
+ * off because the read failed (e stays queued); < 0 if e is gone for good
+ * (dropped). */
+static int read_back(struct delivery *d, struct spool_entry *e, const char **ret) {
         struct manager *m = d->m;
-        int r = spool_read(m->spool, e, d->buf);
+        int r = spool_peek(m->spool, e, d->buf, ret);
 
         if (r >= 0)
                 return 0;
@@ -260,22 +280,22 @@ static int read_back(struct delivery *d, struct spool_entry *e) {
 static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int64_t minute) {
         struct manager *m = d->m;
         struct proto_config pc;
+        const char *data;
         int r;
 
-        r = read_back(d, e);
+        r = read_back(d, e, &data);
         if (r != 0)
                 return r > 0 ? r : 0;
         if (d->builtin)
-                r = http_client_post(d->http, e->id, d->buf, e->data_len, e->header_size);
+                r = http_client_post(d->http, transfer_id(d, t, e), data, e->data_len, e->header_size);
         else {
                 worker_config(&m->config, &pc);
                 r = worker_ensure(d->worker, &pc);
                 if (r >= 0)
-                        r = worker_post(d->worker, e->id, d->buf, e->data_len, e->header_size);
+                        r = worker_post(d->worker, transfer_id(d, t, e), data, e->data_len, e->header_size);
         }
         if (r < 0)
                 return r;
-        spool_take(m->spool, e);
         *t = (struct slot) {
                 .entry = e,
                 .probe = d->probing,
@@ -284,17 +304,23 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
                 .charged_minute = minute,
                 .charged_bytes = record_bytes(e),
         };
-        journal_fields_from_block(d->buf, e->header_size, &t->fields);
+        journal_fields_from_block(data, e->header_size, &t->fields);
+        spool_take(m->spool, e);
         ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
+        d->n_free--; /* t, the top of the stack */
         d->n_busy++;
-        (void) sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
         return 0;
 }
 
 /* Nothing waiting and nothing in flight: let telemd-post and the built-in
- * client's connections go a little later. */
+ * client's connections go a little later. Once per dispatch pass: records
+ * in flight keep them. */
 static void maybe_linger(struct delivery *d) {
-        if (d->n_busy > 0 || spool_first(d->m->spool) || (!worker_running(d->worker) && !http_client_open(d->http)))
+        if (d->n_busy > 0) {
+                (void) sd_event_source_set_enabled(d->linger, SD_EVENT_OFF);
+                return;
+        }
+        if (spool_first(d->m->spool) || (!worker_running(d->worker) && !http_client_open(d->http)))
                 return;
         (void) sd_event_source_set_time_relative(d->linger, WORKER_LINGER_USEC);
         (void) sd_event_source_set_enabled(d->linger, SD_EVENT_ONESHOT);
@@ -394,13 +420,6 @@ static void on_success(struct delivery *d) {
         backoff_reset(&d->backoff);
 }
 
-static struct slot *slot_of(struct delivery *d, uint64_t id) {
-        for (unsigned i = 0; i < PROTO_WINDOW; i++)
-                if (d->slots[i].entry && d->slots[i].entry->id == id)
-                        return &d->slots[i];
-        return NULL;
-}
-
 /* The slot is done; its record goes back to the queue unless finished. */
 static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
         if (t->charged && requeue)
@@ -408,6 +427,7 @@ static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
         if (requeue)
                 spool_untake(d->m->spool, t->entry);
         t->entry = NULL;
+        d->free_slots[d->n_free++] = (uint8_t) (t - d->slots);
         d->n_busy--;
 }
 
@@ -415,25 +435,25 @@ static void on_result(const struct proto_result *r, void *userdata) {
         struct delivery *d = userdata;
         struct manager *m = d->m;
         struct slot *t = slot_of(d, r->id);
-        struct journal_fields fields;
         struct spool_entry *e;
         bool probe;
 
         if (!t) {
                 log_warning("telemd-post reported on record %llu, which is not in flight, ignoring",
-                            (unsigned long long) r->id);
+                            (unsigned long long) (r->id / PROTO_WINDOW));
                 return;
         }
         e = t->entry;
         probe = t->probe;
-        fields = t->fields;
+        /* A finished record's journal line takes its fields from the slot,
+         * which is released after it. */
         switch (r->outcome) {
         case PROTO_DELIVERED:
                 m->counters.delivered++;
                 d->last_success = now_usec(d, CLOCK_REALTIME) / USEC_PER_SEC;
                 on_success(d);
+                manager_finish_record_fields(m, e, SPOOL_DELIVERED, NULL, &t->fields);
                 release_slot(d, t, false);
-                manager_finish_record_fields(m, e, SPOOL_DELIVERED, NULL, &fields);
                 break;
         case PROTO_REJECTED:
                 m->counters.rejected++;
@@ -441,10 +461,10 @@ static void on_result(const struct proto_result *r, void *userdata) {
                 log_warning("Server rejected record %s for good (%s); dropping it", e->record_id, r->message);
                 rejected_save(&m->config, m->spool, e, r->status, r->message);
                 on_success(d); /* the server is up and answering */
+                manager_finish_record_fields(m, e, SPOOL_REJECTED, r->message, &t->fields);
                 release_slot(d, t, false);
                 if (t->charged)
                         ratelimit_refund(&d->ratelimit, t->charged_minute, t->charged_bytes);
-                manager_finish_record_fields(m, e, SPOOL_REJECTED, r->message, &fields);
                 break;
         case PROTO_RETRY:
                 m->counters.retries++;
@@ -504,6 +524,8 @@ int delivery_new(struct manager *m, struct delivery **ret) {
         if (!d)
                 return -ENOMEM;
         d->m = m;
+        for (unsigned i = 0; i < PROTO_WINDOW; i++)
+                d->free_slots[d->n_free++] = (uint8_t) (PROTO_WINDOW - 1 - i);
         backoff_init(&d->backoff, (uint64_t) m->config.spool_process_time * USEC_PER_SEC);
         r = worker_new(m->event, on_result, on_worker_exit, d, &d->worker);
         if (r >= 0)

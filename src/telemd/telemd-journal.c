@@ -25,6 +25,7 @@
 #include "log.h"
 #include "randid.h"
 #include "macro.h"
+#include "outbuf.h"
 #include "strutil.h"
 #include "telemd-journal.h"
 
@@ -56,6 +57,8 @@ struct journal {
         char *out; /* lines not written yet: JOURNAL_BUFFER bytes, allocated on first use */
         size_t out_len;
         uint64_t out_lines;
+        int64_t now;       /* the time of the last line */
+        char now_text[24]; /* the same in decimal, or "" */
 };
 
 static void warn_once(struct journal *j, int r, const char *what) {
@@ -180,6 +183,23 @@ static void append_line(struct journal *j, const struct journal_line *l) {
         }
 }
 
+/* The time for a line, also in decimal (*ret_text, or NULL): written once a
+ * second instead of once a line. */
+static int64_t line_time(struct journal *j, const char **ret_text) {
+        int64_t now = time(NULL);
+
+        if (now != j->now || !j->now_text[0]) {
+                struct outbuf o = outbuf_make(j->now_text, sizeof(j->now_text) - 1);
+
+                j->now = now;
+                if (now >= 0)
+                        outbuf_put_u64(&o, (uint64_t) now);
+                *o.p = '\0';
+        }
+        *ret_text = j->now_text[0] ? j->now_text : NULL;
+        return now;
+}
+
 /* A severity as the journal shows it, 0 to 4; atoi() and a clamp, without
  * strtol()'s cost on every record delivered. */
 static unsigned severity_of(const char *s) {
@@ -252,11 +272,14 @@ void journal_fields_from_block(const char *block, size_t len, struct journal_fie
 void journal_taken(struct journal *j, const char *record_id, const struct header_view *view, uint32_t uid,
                    const char *state) {
         struct journal_fields f;
+        const char *text;
+        int64_t now = line_time(j, &text);
 
         fields_from_view(view, &f);
         append_line(j, &(const struct journal_line) {
                 .record_id = record_id,
-                .time = time(NULL),
+                .time = now,
+                .time_text = text,
                 .classification = f.classification,
                 .event_id = f.event_id,
                 .boot_id = j->boot_id,
@@ -273,16 +296,20 @@ void journal_taken(struct journal *j, const char *record_id, const struct header
 void journal_finished(struct journal *j, struct spool *s, const struct spool_entry *e, enum spool_state state,
                       const char *reason, const struct journal_fields *fields) {
         char buf[TM_HEADER_BLOCK_MAX + 64];
-        struct journal_fields read = {};
+        struct journal_fields read;
+        const char *text;
+        int64_t now = line_time(j, &text);
 
         if (!fields) {
+                read = (struct journal_fields) {};
                 if (e->header_size <= sizeof(buf) && spool_read_headers(s, e, buf) == 0)
                         journal_fields_from_block(buf, e->header_size, &read);
                 fields = &read;
         }
         append_line(j, &(const struct journal_line) {
                 .record_id = e->record_id,
-                .time = time(NULL),
+                .time = now,
+                .time_text = text,
                 .classification = fields->classification,
                 .event_id = fields->event_id,
                 .boot_id = j->boot_id,

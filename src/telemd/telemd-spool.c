@@ -350,19 +350,31 @@ static bool in_read_ahead(const struct spool *s, const struct spool_entry *e) {
                start + e->data_len <= s->ahead.start + s->ahead.len;
 }
 
-int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
+int spool_peek(struct spool *s, const struct spool_entry *e, char *buf, const char **ret) {
         ssize_t n;
 
         if (!in_read_ahead(s, e))
                 (void) read_ahead(s, e); /* if it fails, the read below says why */
         if (in_read_ahead(s, e)) {
-                memcpy(buf, s->ahead.buf + (e->offset + SPOOL_RECORD_HEADER_SIZE - s->ahead.start), e->data_len);
+                *ret = s->ahead.buf + (e->offset + SPOOL_RECORD_HEADER_SIZE - s->ahead.start);
                 return 0;
         }
         n = pread(e->seg->fd, buf, e->data_len, (off_t) e->offset + SPOOL_RECORD_HEADER_SIZE);
         if (n < 0)
                 return negative_errno();
-        return n == (ssize_t) e->data_len ? 0 : -EBADMSG;
+        if (n != (ssize_t) e->data_len)
+                return -EBADMSG;
+        *ret = buf;
+        return 0;
+}
+
+int spool_read(struct spool *s, const struct spool_entry *e, char *buf) {
+        const char *at;
+        int r = spool_peek(s, e, buf, &at);
+
+        if (r >= 0 && at != buf)
+                memcpy(buf, at, e->data_len);
+        return r;
 }
 
 int spool_read_headers(struct spool *s, const struct spool_entry *e, char *buf) {

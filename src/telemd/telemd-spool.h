@@ -126,6 +126,11 @@ int spool_append(struct spool *s, const char *headers, size_t header_size, const
  * (truncated behind telemd's back), another -errno if reading failed. */
 int spool_read(struct spool *s, const struct spool_entry *e, char *buf);
 
+/* The same without a copy when it can: *ret points at the entry's bytes in
+ * the read-ahead buffer, valid until the next call on s, or at buf, into
+ * which they were read. Delivery reads every record this way. */
+int spool_peek(struct spool *s, const struct spool_entry *e, char *buf, const char **ret);
+
 /* Read just the entry's header block into buf (e->header_size bytes). */
 int spool_read_headers(struct spool *s, const struct spool_entry *e, char *buf);
 

@@ -3,14 +3,21 @@
  * The journal fields telemd takes from a spooled header block for every
  * record it finishes: classification, severity and event_id, found where
  * the canonical order puts them, and nothing taken from a line that is not
- * the header's own.
+ * the header's own. And the lines written: their time, which telemd turns
+ * into text once a second.
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "journal-format.h"
 #include "macro.h"
 #include "telemd-journal.h"
+#include "telemd-spool.h"
 #include "test-util.h"
 
 #define HEAD "record_format_version: 4\nclassification: org.test/journal/fields\nseverity: 3\n" \
@@ -81,6 +88,57 @@ START_TEST(lines_out_of_place_are_not_taken) {
 }
 END_TEST
 
+/* Finish a record now; its line's time must lie between the times read
+ * before and after. */
+static void finish_now(struct journal *j, const char *dir, unsigned n) {
+        struct spool_entry e = { .uid = 1000 };
+        struct journal_fields f = { .classification = "a/b/c", .severity = 2 };
+        struct journal_entry got;
+        int64_t before = time(NULL), after;
+        char *path, *text, *line;
+
+        snprintf(e.record_id, sizeof(e.record_id), "%032x", n);
+        journal_finished(j, NULL, &e, SPOOL_DELIVERED, NULL, &f);
+        after = time(NULL);
+        journal_flush(j);
+        path = test_path(dir, "journal");
+        text = test_read_file(path, NULL);
+        ck_assert_ptr_nonnull(text);
+        line = strstr(text, e.record_id);
+        ck_assert_ptr_nonnull(line);
+        ck_assert_int_eq(journal_line_parse(line, strcspn(line, "\n"), &got), 0);
+        ck_assert_msg(got.time >= before && got.time <= after, "line %u: time %lld, not in [%lld, %lld]", n,
+                      (long long) got.time, (long long) before, (long long) after);
+        ck_assert_str_eq(got.state, "delivered");
+        ck_assert_str_eq(got.classification, "a/b/c");
+        free(text);
+        free(path);
+}
+
+START_TEST(line_time_follows_the_clock) {
+        struct telem_config c;
+        struct journal *j = NULL;
+        char *dir = test_mkdtemp();
+        int64_t start = time(NULL);
+        unsigned n = 0;
+
+        ck_assert_int_eq(config_init(&c), 0);
+        free(c.journal_dir);
+        c.journal_dir = strdup(dir);
+        ck_assert_int_eq(journal_open(&c, &j), 0);
+        /* Lines within one second, then into the next two seconds. */
+        while (time(NULL) < start + 3) {
+                finish_now(j, dir, n++);
+                usleep(50 * 1000);
+        }
+        ck_assert_uint_ge(n, 3);
+        journal_close(j);
+        config_done(&c);
+        test_rm_rf(dir);
+        free(dir);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("telemd-journal");
         TCase *tc = tcase_create("fields");
@@ -89,6 +147,7 @@ int main(void) {
         tcase_add_test(tc, version_3_block_has_no_event_id);
         tcase_add_test(tc, severity_as_atoi_and_clamp);
         tcase_add_test(tc, lines_out_of_place_are_not_taken);
+        tcase_add_test(tc, line_time_follows_the_clock);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

@@ -63,14 +63,19 @@ static void append(struct spool *s, const char *payload) {
         ck_assert_int_eq(spool_append(s, HDR, strlen(HDR), payload, strlen(payload), 1000, 42, &e), 0);
 }
 
+/* e's bytes, read both ways: copied (spool_read) and pointed at (spool_peek). */
 static void check_entry(struct spool *s, struct spool_entry *e, const char *payload) {
-        char buf[SPOOL_DATA_MAX];
+        char buf[SPOOL_DATA_MAX], other[SPOOL_DATA_MAX];
+        const char *at = NULL;
 
         ck_assert_uint_eq(e->header_size, strlen(HDR));
         ck_assert_uint_eq(e->data_len, strlen(HDR) + strlen(payload));
         ck_assert_int_eq(spool_read(s, e, buf), 0);
         ck_assert_int_eq(memcmp(buf, HDR, strlen(HDR)), 0);
         ck_assert_int_eq(memcmp(buf + strlen(HDR), payload, strlen(payload)), 0);
+        ck_assert_int_eq(spool_peek(s, e, other, &at), 0);
+        ck_assert_ptr_nonnull(at);
+        ck_assert_int_eq(memcmp(at, buf, e->data_len), 0);
 }
 
 /* The only segment file's path. */

@@ -33,6 +33,8 @@ START_TEST(u64_like_printf) {
                 check_u64(p * 5);
         }
         check_u64(UINT64_MAX);
+        for (uint64_t v = 0; v < 20000; v++) /* every pair of digits, in every place of short numbers */
+                check_u64(v);
         for (int i = 0; i < 100000; i++) {
                 x ^= x << 13, x ^= x >> 7, x ^= x << 17;
                 check_u64(x >> (x % 64));
