@@ -188,7 +188,10 @@ static void report(struct http_client *c, uint64_t id, enum proto_outcome outcom
         r->outcome = outcome;
         r->status = status;
         r->retry_after = retry_after;
-        strscpy(r->message, message ? message : "", sizeof(r->message));
+        if (message && message[0])
+                strscpy(r->message, message, sizeof(r->message));
+        else
+                r->message[0] = '\0'; /* every delivered record's */
 }
 
 /* The end of a pass: report what it finished, in order. */
