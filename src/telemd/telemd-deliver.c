@@ -65,8 +65,7 @@ struct delivery {
         bool builtin; /* the server is for the built-in client */
         struct slot slots[PROTO_WINDOW];
         unsigned n_busy;
-        uint8_t free_slots[PROTO_WINDOW]; /* indexes of the free slots: a stack */
-        unsigned n_free;
+        uint8_t free_slots[PROTO_WINDOW]; /* indexes of the free slots: a stack of PROTO_WINDOW - n_busy */
         sd_event_source *linger; /* lets telemd-post go after a quiet spell */
         char buf[SPOOL_DATA_MAX];
         struct backoff backoff;
@@ -217,9 +216,9 @@ static unsigned window(const struct delivery *d) {
 
 /* The slot the next record would take (start() takes it off the stack). */
 static struct slot *free_slot(struct delivery *d) {
-        if (d->n_busy >= window(d) || d->n_free == 0)
+        if (d->n_busy >= window(d))
                 return NULL;
-        return &d->slots[d->free_slots[d->n_free - 1]];
+        return &d->slots[d->free_slots[PROTO_WINDOW - d->n_busy - 1]];
 }
 
 static void worker_config(const struct telem_config *c, struct proto_config *ret) {
@@ -307,8 +306,7 @@ static int start(struct delivery *d, struct slot *t, struct spool_entry *e, int6
         journal_fields_from_block(data, e->header_size, &t->fields);
         spool_take(m->spool, e);
         ratelimit_charge(&d->ratelimit, minute, t->charged_bytes);
-        d->n_free--; /* t, the top of the stack */
-        d->n_busy++;
+        d->n_busy++; /* t, the top of the stack, is off it */
         return 0;
 }
 
@@ -427,8 +425,8 @@ static void release_slot(struct delivery *d, struct slot *t, bool requeue) {
         if (requeue)
                 spool_untake(d->m->spool, t->entry);
         t->entry = NULL;
-        d->free_slots[d->n_free++] = (uint8_t) (t - d->slots);
         d->n_busy--;
+        d->free_slots[PROTO_WINDOW - d->n_busy - 1] = (uint8_t) (t - d->slots);
 }
 
 static void on_result(const struct proto_result *r, void *userdata) {
@@ -525,7 +523,7 @@ int delivery_new(struct manager *m, struct delivery **ret) {
                 return -ENOMEM;
         d->m = m;
         for (unsigned i = 0; i < PROTO_WINDOW; i++)
-                d->free_slots[d->n_free++] = (uint8_t) (PROTO_WINDOW - 1 - i);
+                d->free_slots[i] = (uint8_t) (PROTO_WINDOW - 1 - i);
         backoff_init(&d->backoff, (uint64_t) m->config.spool_process_time * USEC_PER_SEC);
         r = worker_new(m->event, on_result, on_worker_exit, d, &d->worker);
         if (r >= 0)

@@ -45,9 +45,14 @@
 
 /* ---- segments and entries ------------------------------------------------ */
 
+/* size in whole pages: what ext4 and tmpfs allocate at least. */
+static uint64_t page_round(uint64_t size) {
+        return (size + 4095) & ~(uint64_t) 4095;
+}
+
 uint64_t spool_disk_usage(int fd, uint64_t size) {
         struct stat st;
-        uint64_t rounded = (size + 4095) & ~(uint64_t) 4095;
+        uint64_t rounded = page_round(size);
 
         if (fstat(fd, &st) < 0)
                 return rounded;
@@ -98,10 +103,8 @@ void spool_segment_remove(struct spool *s, struct segment *seg) {
  * pages at least. An fstat() per append was one system call in fifteen
  * of telemd's intake. */
 static uint64_t segment_disk_usage(struct segment *seg) {
-        uint64_t rounded = (seg->size + 4095) & ~(uint64_t) 4095;
-
         if (seg->size - seg->disk_checked < DISK_CHECK_BYTES)
-                return MAX(seg->disk, rounded);
+                return MAX(seg->disk, page_round(seg->size));
         seg->disk_checked = seg->size;
         return spool_disk_usage(seg->fd, seg->size);
 }
